@@ -1,0 +1,1 @@
+"""KundenOrbit: customer-relationship analytics warehouse (Dagster code location)."""

@@ -1,0 +1,71 @@
+"""`kundenorbit` command line: demo data, summary, docs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipelines.errors import KundenOrbitError
+from pipelines.settings import load_settings
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from pipelines.demo.generate import DemoParams, generate
+
+    settings = load_settings()
+    raw = Path(args.out) if args.out else settings.raw_dir
+    truth = Path(args.truth) if args.truth else settings.home / "data" / "demo_truth"
+    if args.if_empty:
+        from pipelines.ingest.loader import discover
+
+        found = [p for s in ("shop", "crm", "newsletter") for p in discover(raw / s)]
+        if found:
+            print(f"demo: {raw} already holds {len(found)} export files; not generating")
+            return 0
+    counts = generate(raw, truth, DemoParams(people=args.people, seed=args.seed),
+                      progress=not args.quiet)
+    print("demo: wrote " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
+    print(f"demo: exports in {raw}, truth in {truth}")
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from pipelines.summary import print_summary
+
+    print_summary(load_settings())
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from pipelines.docs import build_docs
+
+    print(f"docs: {build_docs(load_settings())}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kundenorbit", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="generate demo exports in the real tools' formats")
+    demo.add_argument("--people", type=int, default=5000)
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--out", help="raw folder (default: KUNDENORBIT_RAW_DIR or data/raw)")
+    demo.add_argument("--truth", help="where the simulation truth goes (data/demo_truth)")
+    demo.add_argument("--if-empty", action="store_true",
+                      help="only if the raw folder holds no exports yet")
+    demo.add_argument("--quiet", action="store_true")
+    demo.set_defaults(func=_demo)
+    sub.add_parser("summary", help="headline numbers of the published warehouse").set_defaults(
+        func=_summary)
+    sub.add_parser("docs", help="build the static dbt docs site").set_defaults(func=_docs)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KundenOrbitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

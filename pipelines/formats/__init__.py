@@ -1,0 +1,1 @@
+"""Export formats: profiles (which columns an export has) and dialect detection."""

@@ -1,0 +1,101 @@
+"""CSV dialect detection: encoding, delimiter, header. Pure functions on files.
+
+DuckDB's `read_csv` reads only UTF-8, Latin-1 and UTF-16, so everything that is not
+plain UTF-8 (Excel's Windows-1252, UTF-16 "Unicode text", UTF-8 with BOM) is transcoded
+to a UTF-8 temporary file first, streaming in chunks so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+CHUNK = 1 << 22  # 4 MiB
+DELIMITERS = (",", ";", "\t", "|")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    encoding: str  # utf-8, utf-8-sig, utf-16, cp1252, latin-1
+    delimiter: str
+    header: list[str]
+
+
+def detect_encoding(path: Path) -> str:
+    """BOMs first; then UTF-8 if the whole file decodes; else Windows-1252, else Latin-1."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    # UTF-16 without BOM: every other byte NUL in ASCII text
+    if len(head) >= 4 and head[1] == 0 and head[3] == 0 and head[0] != 0:
+        return "utf-16-le"
+    for encoding in ("utf-8", "cp1252"):
+        if _decodes(path, encoding):
+            return encoding
+    return "latin-1"
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def to_utf8(path: Path, encoding: str, out_dir: Path) -> Path:
+    """Return a UTF-8 (no BOM) version of `path`: the file itself if it already is one."""
+    if encoding == "utf-8":
+        return path
+    out = out_dir / (path.name + ".utf8.csv")
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    with path.open("rb") as src, out.open("wb") as dst:
+        first = True
+        while chunk := src.read(CHUNK):
+            text = decoder.decode(chunk)
+            if first:
+                text = text.lstrip("\ufeff")
+                first = False
+            dst.write(text.encode("utf-8"))
+        dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+    return out
+
+
+def _first_record(path: Path) -> str:
+    """The header record (may span lines if a label is quoted with a newline)."""
+    with path.open("r", encoding="utf-8", newline="") as fh:
+        text = fh.read(1 << 16)
+    lines = text.splitlines(keepends=True)
+    record = ""
+    for line in lines:
+        record += line
+        if record.count('"') % 2 == 0:
+            break
+    return record.rstrip("\r\n")
+
+
+def detect_dialect(utf8_path: Path, encoding: str, known_labels: set[str]) -> Dialect:
+    """Pick the delimiter that splits the header into the most known labels
+    (then the most fields); parse the header with it."""
+    from pipelines.formats.profiles import normalise_label
+
+    record = _first_record(utf8_path)
+    best: tuple[tuple[int, int], str, list[str]] | None = None
+    for delim in DELIMITERS:
+        fields = next(csv.reader(io.StringIO(record), delimiter=delim), [])
+        score = (sum(normalise_label(f) in known_labels for f in fields), len(fields))
+        if best is None or score > best[0]:
+            best = (score, delim, fields)
+    assert best is not None
+    _, delim, header = best
+    return Dialect(encoding=encoding, delimiter=delim, header=[h.strip() for h in header])

@@ -1,0 +1,584 @@
+"""Generic, set-based file loader shared by every source module.
+
+For each export file:
+
+1. sha256 → `raw.load_ledger`: an unchanged file is skipped, an identical copy under
+   another name is recorded as `duplicate`, a changed file replaces its earlier rows.
+2. encoding + delimiter detection, transcoding to UTF-8 (`formats.dialect`).
+3. profile match on the header (`formats.profiles`); a file no profile fits is refused.
+4. DuckDB `read_csv` (all text, `store_rejects`): ragged records → `raw.rejected_rows`.
+5. typing in SQL (`try_cast`/`try_strptime`, per-file number and date format):
+   values that do not parse → `raw.rejected_rows` with column and reason.
+6. good rows → `raw.<source>__<entity>` with `_source_file`, `_source_line`,
+   `_loaded_at`. The ledger row records rows_read = rows_loaded + rows_rejected.
+
+Each file is one transaction: a crash leaves either all of a file or none of it.
+No per-row Python: everything after the header is SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipelines.errors import ExportFormatError
+from pipelines.formats.dialect import Dialect, detect_dialect, detect_encoding, to_utf8
+from pipelines.formats.profiles import (
+    PROFILES,
+    Field,
+    Profile,
+    best_profile,
+    closest_profile,
+    member_status_from_name,
+    normalise_label,
+    profiles_for,
+)
+
+EXPORT_SUFFIXES = {".csv", ".txt", ".tsv", ".zip"}
+
+SQL_TYPES = {
+    "text": "varchar",
+    "decimal": "decimal(18, 2)",
+    "integer": "bigint",
+    "timestamp": "timestamp",
+    "boolean": "boolean",
+}
+
+TZ_FORMATS = [
+    "%Y-%m-%d %H:%M:%S %z",
+    "%Y-%m-%d %H:%M %z",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S.%f%z",
+    "%Y-%m-%d %H:%M:%S%z",
+]
+NAIVE_FORMATS = [
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%d",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%d.%m.%y",
+]
+US_SLASH = ["%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y"]
+EU_SLASH = ["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"]
+
+EXPECTED = {
+    "decimal": "a number like 1234.56 or 1.234,56",
+    "integer": "a whole number",
+    "timestamp": "a date like 2024-12-31, 2024-12-31 14:05:00 +0100 or 31.12.2024",
+    "boolean": "yes/no, true/false or ja/nein",
+}
+
+
+@dataclass
+class FileResult:
+    """What happened to one file (mirrors its `raw.load_ledger` row)."""
+
+    source_file: str
+    entity: str | None
+    status: str  # loaded | unchanged | duplicate | refused | ignored
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    message: str = ""
+
+
+@dataclass
+class SourceResult:
+    source: str
+    files: list[FileResult] = field(default_factory=list)
+
+    def for_entity(self, entity: str) -> list[FileResult]:
+        return [f for f in self.files if f.entity == entity]
+
+    @property
+    def refused(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "refused"]
+
+
+# ---------------------------------------------------------------- schema
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema, the ledger, the rejects table and every raw table."""
+    con.execute("create schema if not exists raw")
+    con.execute(
+        """
+        create table if not exists raw.load_ledger (
+            source_file varchar primary key,
+            source varchar,
+            entity varchar,
+            profile varchar,
+            sha256 varchar,
+            size_bytes bigint,
+            encoding varchar,
+            delimiter varchar,
+            number_format varchar,
+            rows_read bigint,
+            rows_loaded bigint,
+            rows_rejected bigint,
+            status varchar,
+            message varchar,
+            quality_passed boolean,
+            quality_message varchar,
+            loaded_at timestamp
+        )"""
+    )
+    con.execute(
+        """
+        create table if not exists raw.rejected_rows (
+            source_file varchar,
+            source_line bigint,
+            entity varchar,
+            column_name varchar,
+            reason varchar,
+            raw_text varchar,
+            loaded_at timestamp
+        )"""
+    )
+    for p in PROFILES:
+        cols = [f"{f.name} {SQL_TYPES[f.type]}" for f in p.fields]
+        cols += [f"{d} varchar" for d in p.derived]
+        cols += ["_source_file varchar", "_source_line bigint", "_loaded_at timestamp"]
+        con.execute(f"create table if not exists raw.{p.table} ({', '.join(cols)})")
+
+
+# ---------------------------------------------------------------- discovery
+
+
+def discover(source_dir: Path) -> list[Path]:
+    """Export files in a source folder (recursively; hidden files skipped), sorted."""
+    if not source_dir.exists():
+        return []
+    return sorted(
+        p
+        for p in source_dir.rglob("*")
+        if p.is_file()
+        and not any(part.startswith((".", "_")) for part in p.relative_to(source_dir).parts)
+        and p.suffix.lower() in EXPORT_SUFFIXES
+    )
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_source(
+    con: duckdb.DuckDBPyConnection, raw_dir: Path, source: str, loaded_at: dt.datetime
+) -> SourceResult:
+    """Load every export file of one source folder (`raw_dir/source`)."""
+    ensure_raw_schema(con)
+    result = SourceResult(source)
+    with tempfile.TemporaryDirectory(prefix="kundenorbit-") as tmp:
+        tmp_dir = Path(tmp)
+        for path in discover(raw_dir / source):
+            rel = path.relative_to(raw_dir).as_posix()
+            if path.suffix.lower() == ".zip":
+                result.files.extend(_load_zip(con, path, rel, source, loaded_at, tmp_dir))
+            else:
+                result.files.append(_load_one(con, path, rel, source, loaded_at, tmp_dir))
+    return result
+
+
+def _load_zip(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    rel: str,
+    source: str,
+    loaded_at: dt.datetime,
+    tmp_dir: Path,
+) -> Iterator[FileResult]:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = [m for m in zf.infolist() if not m.is_dir()]
+            bad = zf.testzip()
+            if bad is not None:
+                raise zipfile.BadZipFile(f"member {bad} is corrupt")
+            for m in members:
+                member_rel = f"{rel}!{m.filename}"
+                name = Path(m.filename).name
+                if name.startswith((".", "_")) or Path(name).suffix.lower() not in {
+                    ".csv", ".txt", ".tsv"
+                }:
+                    yield _record(con, FileResult(member_rel, None, "ignored", message=(
+                        "not a CSV member; ignored")), source, None, loaded_at)
+                    continue
+                target = tmp_dir / f"zip-{abs(hash(member_rel))}-{name}"
+                with zf.open(m) as src, target.open("wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                yield _load_one(con, target, member_rel, source, loaded_at, tmp_dir)
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        yield _refuse(con, rel, source, loaded_at, ExportFormatError(
+            rel, f"cannot open the ZIP archive ({exc})",
+            "export it again from the tool; the file looks truncated or damaged"), None)
+
+
+def _refuse(con, rel, source, loaded_at, exc: ExportFormatError, sha: str | None) -> FileResult:
+    res = FileResult(rel, None, "refused", message=str(exc))
+    return _record(con, res, source, sha, loaded_at)
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    res: FileResult,
+    source: str,
+    sha: str | None,
+    loaded_at: dt.datetime,
+    extra: dict | None = None,
+) -> FileResult:
+    extra = extra or {}
+    con.execute("delete from raw.load_ledger where source_file = ?", [res.source_file])
+    con.execute(
+        """insert into raw.load_ledger (source_file, source, entity, profile, sha256,
+            size_bytes, encoding, delimiter, number_format, rows_read, rows_loaded,
+            rows_rejected, status, message, quality_passed, quality_message, loaded_at)
+        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, null, ?)""",
+        [
+            res.source_file, source, res.entity, extra.get("profile"), sha,
+            extra.get("size"), extra.get("encoding"), extra.get("delimiter"),
+            extra.get("number_format"), res.rows_read, res.rows_loaded, res.rows_rejected,
+            res.status, res.message, loaded_at,
+        ],
+    )
+    return res
+
+
+def _load_one(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    rel: str,
+    source: str,
+    loaded_at: dt.datetime,
+    tmp_dir: Path,
+) -> FileResult:
+    sha = sha256_of(path)
+    prev = con.execute(
+        "select sha256, status, entity from raw.load_ledger where source_file = ?", [rel]
+    ).fetchone()
+    if prev and prev[0] == sha and prev[1] in ("loaded", "duplicate", "ignored"):
+        return FileResult(rel, prev[2], "unchanged", message="unchanged since last load")
+
+    try:
+        profile, mapping, dialect = _identify(path, rel, source, tmp_dir)
+    except ExportFormatError as exc:
+        con.execute("begin transaction")
+        _delete_rows(con, rel)
+        res = _refuse(con, rel, source, loaded_at, exc, sha)
+        con.execute("commit")
+        return res
+
+    con.execute("begin transaction")
+    try:
+        _delete_rows(con, rel)
+        twin = con.execute(
+            """select source_file from raw.load_ledger
+               where sha256 = ? and status = 'loaded' and source_file <> ?""",
+            [sha, rel],
+        ).fetchone()
+        if twin:
+            res = _record(con, FileResult(rel, profile.entity, "duplicate",
+                          message=f"identical to {twin[0]}; not loaded twice"),
+                          source, sha, loaded_at, {"profile": profile.name})
+        else:
+            utf8 = dialect_path = to_utf8(path, dialect.encoding, tmp_dir)
+            res, number_format = _load_csv(con, dialect_path, rel, profile, mapping, dialect,
+                                           loaded_at)
+            if utf8 != path:
+                utf8.unlink(missing_ok=True)
+            res = _record(con, res, source, sha, loaded_at, {
+                "profile": profile.name, "size": path.stat().st_size,
+                "encoding": dialect.encoding, "delimiter": dialect.delimiter,
+                "number_format": number_format})
+        con.execute("commit")
+    except duckdb.Error as exc:
+        con.execute("rollback")
+        msg = f"could not be parsed as CSV ({str(exc).splitlines()[0]})"
+        con.execute("begin transaction")
+        res = _refuse(con, rel, source, loaded_at, ExportFormatError(
+            rel, msg, "check that it is a CSV export of the tool"), sha)
+        con.execute("commit")
+    return res
+
+
+def _delete_rows(con: duckdb.DuckDBPyConnection, rel: str) -> None:
+    """Remove everything an earlier version of this file loaded."""
+    for p in PROFILES:
+        con.execute(f"delete from raw.{p.table} where _source_file = ?", [rel])
+    con.execute("delete from raw.rejected_rows where source_file = ?", [rel])
+
+
+def _identify(
+    path: Path, rel: str, source: str, tmp_dir: Path
+) -> tuple[Profile, dict[str, int], Dialect]:
+    if path.stat().st_size == 0:
+        raise ExportFormatError(rel, "the file is empty", "export it again from the tool")
+    with path.open("rb") as fh:
+        head = fh.read(8192)
+    if head.startswith(b"PK\x03\x04") or (b"\x00" in head and not _utf16_like(head)):
+        raise ExportFormatError(rel, "this is not a text/CSV file",
+                                "export the data as CSV and drop that file here")
+    encoding = detect_encoding(path)
+    known = {k for p in profiles_for(source) for f in p.fields for k in f.keys()}
+    utf8 = to_utf8(path, encoding, tmp_dir)
+    try:
+        dialect = detect_dialect(utf8, encoding, known)
+    finally:
+        if utf8 != path:
+            utf8.unlink(missing_ok=True)
+    profile, mapping = best_profile(source, dialect.header)
+    if profile is None:
+        near, missing = closest_profile(source, dialect.header)
+        found = ", ".join(dialect.header[:8]) + (" …" if len(dialect.header) > 8 else "")
+        wanted = ", ".join(f"`{f.labels[0]}`" for f in missing)
+        raise ExportFormatError(
+            rel,
+            f"not a recognised {source} export: the header lacks {wanted} "
+            f"(closest format: {near.name}); found: {found}",
+            f"export with those columns, or add a format profile in "
+            f"pipelines/formats/profiles.py",
+        )
+    return profile, mapping, dialect
+
+
+def _utf16_like(head: bytes) -> bool:
+    return head[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(head) > 3 and head[1] == 0)
+
+
+def _q(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _load_csv(
+    con: duckdb.DuckDBPyConnection,
+    utf8: Path,
+    rel: str,
+    profile: Profile,
+    mapping: dict[str, int],
+    dialect: Dialect,
+    loaded_at: dt.datetime,
+) -> tuple[FileResult, str]:
+    n = len(dialect.header)
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n)) + "}"
+    con.execute("drop table if exists _ko_stage")
+    con.execute(
+        f"""create temp table _ko_stage as
+        select * from read_csv({_q(str(utf8))}, header = true, auto_detect = false,
+            delim = {_q(dialect.delimiter)}, quote = '"', escape = '"',
+            columns = {columns}, store_rejects = true,
+            rejects_table = '_ko_rej', rejects_scan = '_ko_rej_scan',
+            null_padding = false, max_line_size = 4000000)"""
+    )
+    # --- record numbers: rejects report CSV record numbers (header = 1); good rows
+    #     fill the gaps in file order (rowid follows insertion order).
+    con.execute("drop table if exists _ko_parse_rej")
+    con.execute(
+        """create temp table _ko_parse_rej as
+        select line as source_line,
+               arg_min(error_type::varchar, column_idx) as error_type,
+               arg_min(error_message, column_idx) as error_message,
+               arg_min(csv_line, column_idx) as csv_line
+        from _ko_rej group by line"""
+    )
+    good = con.execute("select count(*) from _ko_stage").fetchone()[0]
+    bad_parse = con.execute("select count(*) from _ko_parse_rej").fetchone()[0]
+    rows_read = good + bad_parse
+
+    number_format = _number_format(con, profile, mapping, dialect)
+    day_first = _slash_day_first(con, profile, mapping)
+
+    typed_cols, checks = [], []
+    for f in profile.fields:
+        if f.name not in mapping:
+            typed_cols.append(f"cast(null as {SQL_TYPES[f.type]}) as {f.name}")
+            continue
+        raw = f"nullif(trim(c{mapping[f.name]}), '')"
+        typed_cols.append(f"{_typed(raw, f, number_format, day_first)} as {f.name}")
+        label = dialect.header[mapping[f.name]]
+        if f.type != "text":
+            reason = f"column `{label}`: expected {EXPECTED[f.type]}, got "
+            checks.append((f.name, f"{raw} is not null and {f.name} is null",
+                           f"{_q(reason)} || '''' || {raw} || ''''", label))
+        if f.required_value:
+            checks.append((f.name, f"{f.name} is null",
+                           _q(f"column `{label}` is empty but required"), label))
+
+    derived = []
+    if "member_status" in profile.derived:
+        derived.append(f"{_q(member_status_from_name(rel))} as member_status")
+
+    raw_text = " || ".join(
+        f"coalesce(c{i}, '')" + (f" || {_q(dialect.delimiter)}" if i < n - 1 else "")
+        for i in range(n)
+    )
+    con.execute("drop table if exists _ko_typed")
+    con.execute(
+        f"""create temp table _ko_typed as
+        with numbered as (
+            select s.*, ln.source_line
+            from (select row_number() over (order by rowid) - 1 as rid, * from _ko_stage) s
+            join (
+                select line as source_line, row_number() over (order by line) - 1 as rid
+                from (select unnest(range(2, {rows_read + 2})) as line) all_lines
+                anti join _ko_parse_rej r on r.source_line = all_lines.line
+            ) ln using (rid)
+        )
+        select source_line, {raw_text} as _raw_text, {', '.join(typed_cols)},
+               {', '.join(f"c{i}" for i in range(n))}
+        from numbered"""
+    )
+    # --- value rejects: first failing column per record
+    if checks:
+        union = " union all ".join(
+            f"select source_line, {i} as ord, {_q(label)} as column_name, {reason} as reason, "
+            f"_raw_text from _ko_typed where {cond}"
+            for i, (_, cond, reason, label) in enumerate(checks)
+        )
+        con.execute(
+            f"""insert into raw.rejected_rows
+            select {_q(rel)}, source_line, {_q(profile.entity)},
+                   arg_min(column_name, ord), arg_min(reason, ord), arg_min(_raw_text, ord),
+                   ?::timestamp
+            from ({union}) group by source_line""",
+            [loaded_at],
+        )
+    con.execute(
+        f"""insert into raw.rejected_rows
+        select {_q(rel)}, source_line, {_q(profile.entity)},
+               '(whole record)',
+               case error_type
+                   when 'TOO MANY COLUMNS' then 'too many fields: ' || error_message
+                   when 'MISSING COLUMNS' then 'too few fields: ' || error_message
+                   else lower(error_type) || ': ' || error_message end,
+               csv_line, ?::timestamp
+        from _ko_parse_rej""",
+        [loaded_at],
+    )
+    cols = [f.name for f in profile.fields] + list(profile.derived)
+    select_cols = [f.name for f in profile.fields]
+    con.execute(
+        f"""insert into raw.{profile.table}
+            ({', '.join(cols)}, _source_file, _source_line, _loaded_at)
+        select {', '.join(select_cols + [d.split(' as ')[0] for d in derived])},
+               {_q(rel)}, source_line, ?::timestamp
+        from _ko_typed t
+        where not exists (
+            select 1 from raw.rejected_rows r
+            where r.source_file = {_q(rel)} and r.source_line = t.source_line)""",
+        [loaded_at],
+    )
+    loaded = con.execute(
+        f"select count(*) from raw.{profile.table} where _source_file = ?", [rel]
+    ).fetchone()[0]
+    rejected = con.execute(
+        "select count(*) from raw.rejected_rows where source_file = ?", [rel]
+    ).fetchone()[0]
+    for t in ("_ko_stage", "_ko_typed", "_ko_parse_rej"):
+        con.execute(f"drop table if exists {t}")
+    ignored = [h for i, h in enumerate(dialect.header) if i not in mapping.values() and h]
+    msg = f"{loaded} rows loaded, {rejected} rejected"
+    if ignored:
+        msg += f"; {len(ignored)} columns not used: " + ", ".join(ignored[:10])
+        msg += " …" if len(ignored) > 10 else ""
+    status = "loaded"
+    res = FileResult(rel, profile.entity, status, rows_read, loaded, rejected, msg)
+    return res, number_format
+
+
+def _typed(raw: str, f: Field, number_format: str, day_first: bool) -> str:
+    if f.type == "text":
+        return raw
+    if f.type in ("decimal", "integer"):
+        cleaned = f"regexp_replace({raw}, '[€$£\\s\\x{{00a0}}]|EUR', '', 'g')"
+        if number_format == "de":
+            cleaned = f"replace(replace({cleaned}, '.', ''), ',', '.')"
+        else:
+            cleaned = f"replace({cleaned}, ',', '')"
+        if f.type == "decimal":
+            return f"try_cast({cleaned} as decimal(18, 2))"
+        num = f"try_cast({cleaned} as decimal(38, 6))"
+        return f"(case when {num} = trunc({num}) then try_cast({num} as bigint) end)"
+    if f.type == "timestamp":
+        tz_src = f"regexp_replace({raw}, '(Z| UTC)$', '+0000')"
+        slash = EU_SLASH if day_first else US_SLASH
+        naive = "[" + ", ".join(_q(x) for x in NAIVE_FORMATS + slash) + "]"
+        tzf = "[" + ", ".join(_q(x) for x in TZ_FORMATS) + "]"
+        return (
+            f"coalesce(timezone('UTC', try_strptime({tz_src}, {tzf})), "
+            f"try_strptime({raw}, {naive}))"
+        )
+    if f.type == "boolean":
+        return (
+            f"(case when lower({raw}) in ('true', 'yes', 'ja', '1', 'y', 'j', 'wahr', 'x') "
+            f"then true when lower({raw}) in ('false', 'no', 'nein', '0', 'n', 'falsch') "
+            f"then false end)"
+        )
+    raise ValueError(f.type)
+
+
+def _number_format(
+    con: duckdb.DuckDBPyConnection, profile: Profile, mapping: dict[str, int], dialect: Dialect
+) -> str:
+    """'de' (1.234,56) or 'en' (1,234.56): decided once per file from its values."""
+    cols = [mapping[f.name] for f in profile.fields
+            if f.type in ("decimal", "integer") and f.name in mapping]
+    if not cols:
+        return "de" if dialect.delimiter == ";" else "en"
+    values = " union all ".join(f"select trim(c{i}) as v from _ko_stage" for i in cols)
+    de, en = con.execute(
+        f"""select
+            count(*) filter (where regexp_full_match(v, '-?[0-9]{{1,3}}(\\.[0-9]{{3}})*,[0-9]+')
+                             or regexp_full_match(v, '-?[0-9]{{1,3}}(\\.[0-9]{{3}})+')),
+            count(*) filter (where regexp_full_match(v, '-?[0-9]{{1,3}}(,[0-9]{{3}})*\\.[0-9]+')
+                             or regexp_full_match(v, '-?[0-9]{{1,3}}(,[0-9]{{3}})+'))
+        from ({values}) where v is not null and v <> ''"""
+    ).fetchone()
+    if de == en:
+        return "de" if dialect.delimiter == ";" else "en"
+    return "de" if de > en else "en"
+
+
+def _slash_day_first(
+    con: duckdb.DuckDBPyConnection, profile: Profile, mapping: dict[str, int]
+) -> bool:
+    """Slash dates are US month-first unless some value's first part exceeds 12."""
+    cols = [mapping[f.name] for f in profile.fields if f.type == "timestamp" and f.name in mapping]
+    if not cols:
+        return False
+    values = " union all ".join(f"select trim(c{i}) as v from _ko_stage" for i in cols)
+    n = con.execute(
+        f"""select count(*) from ({values})
+        where try_cast(regexp_extract(v, '^([0-9]{{1,2}})/[0-9]{{1,2}}/', 1) as int) > 12"""
+    ).fetchone()[0]
+    return n > 0
+
+
+def label_of(profile: Profile, name: str) -> str:
+    return next(f.labels[0] for f in profile.fields if f.name == name)
+
+
+__all__ = [
+    "FileResult",
+    "SourceResult",
+    "discover",
+    "ensure_raw_schema",
+    "load_source",
+    "normalise_label",
+]
