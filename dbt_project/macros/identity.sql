@@ -1,0 +1,52 @@
+{#- Identity-resolution building blocks (DESIGN.md §4). -#}
+
+{#- trim, lower-case, drop non-breaking spaces: the only normalisation applied. -#}
+{% macro normalise_email(column) -%}
+    nullif(lower(trim(replace({{ column }}, chr(160), ' '))), '')
+{%- endmacro %}
+
+{#- true when a normalised e-mail may identify a person. -#}
+{% macro is_matchable_email(column) -%}
+    (
+        {{ column }} is not null
+        and regexp_full_match({{ column }}, '[^@\s]+@[^@\s]+\.[a-z]{2,}')
+        and split_part({{ column }}, '@', 1) not in (
+            {%- for x in var('blocked_email_local_parts') %}'{{ x }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+        )
+        and split_part({{ column }}, '@', 2) not in (
+            {%- for x in var('blocked_email_domains') %}'{{ x }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+        )
+        {%- if var('block_role_addresses') %}
+        and split_part({{ column }}, '@', 1) not in (
+            {%- for x in var('role_email_local_parts') %}'{{ x }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+        )
+        {%- endif %}
+    )
+{%- endmacro %}
+
+{#- Stable surrogate key: salted hash, never the e-mail itself. -#}
+{% macro customer_key(expression) -%}
+    'c_' || left({{ hash_sha256("'" ~ var('id_salt') ~ "' || " ~ expression) }}, 16)
+{%- endmacro %}
+
+{% macro hash_sha256(expression) -%}
+    {{ return(adapter.dispatch('hash_sha256', 'kundenorbit')(expression)) }}
+{%- endmacro %}
+
+{% macro default__hash_sha256(expression) -%}
+    sha2({{ expression }}, 256)
+{%- endmacro %}
+
+{% macro duckdb__hash_sha256(expression) -%}
+    sha256({{ expression }})
+{%- endmacro %}
+
+{#- first id of a HubSpot association list ("123;456" or "123, 456"). -#}
+{% macro first_id(column) -%}
+    nullif(trim(split_part(replace({{ column }}, ',', ';'), ';', 1)), '')
+{%- endmacro %}
+
+{#- HubSpot / free-text label → snake_case key ("Closed Won" → closed_won). -#}
+{% macro label_key(column) -%}
+    nullif(trim(both '_' from regexp_replace(lower(trim({{ column }})), '[^a-z0-9äöüß]+', '_', 'g')), '')
+{%- endmacro %}

@@ -1,0 +1,99 @@
+-- Newsletter status and engagement per customer as of the analysis date.
+with
+
+members as (
+
+    select * from {{ ref('stg_newsletter__members') }}
+
+),
+
+activity as (
+
+    select * from {{ ref('stg_newsletter__activity') }}
+
+),
+
+analysis_date as (
+
+    select * from {{ ref('int_analysis_date') }}
+
+),
+
+member_status as (
+
+    select
+        {{ customer_key('email_normalised') }} as customer_id,
+        member_status as newsletter_status,
+        opted_in_at as newsletter_opted_in_at,
+        unsubscribed_at as newsletter_unsubscribed_at,
+        member_rating as newsletter_member_rating
+    from members
+    where {{ is_matchable_email('email_normalised') }}
+
+),
+
+events as (
+
+    select
+        {{ customer_key('email_normalised') }} as customer_id,
+        activity.*
+    from activity
+    cross join analysis_date
+    where {{ is_matchable_email('email_normalised') }}
+        and cast(activity.event_at as date) <= analysis_date.as_of_date
+
+),
+
+engagement as (
+
+    select
+        events.customer_id,
+        count(distinct campaign_id) filter (
+            where action = 'sent'
+                and cast(event_at as date)
+                    > as_of_date - {{ var('engagement_window_days') }}
+        ) as campaigns_received_window,
+        count(distinct campaign_id) filter (
+            where action = 'open'
+                and cast(event_at as date)
+                    > as_of_date - {{ var('engagement_window_days') }}
+        ) as campaigns_opened_window,
+        count(distinct campaign_id) filter (
+            where action = 'click'
+                and cast(event_at as date)
+                    > as_of_date - {{ var('engagement_window_days') }}
+        ) as campaigns_clicked_window,
+        count(distinct campaign_id) filter (where action = 'sent')
+            as campaigns_received_total,
+        count(distinct campaign_id) filter (where action = 'open')
+            as campaigns_opened_total,
+        max(event_at) filter (where action = 'open') as last_newsletter_open_at,
+        max(event_at) filter (where action = 'click') as last_newsletter_click_at
+    from events
+    cross join analysis_date
+    group by events.customer_id
+
+),
+
+final as (
+
+    select
+        coalesce(member_status.customer_id, engagement.customer_id) as customer_id,
+        coalesce(member_status.newsletter_status, 'not_a_member') as newsletter_status,
+        member_status.newsletter_opted_in_at,
+        member_status.newsletter_unsubscribed_at,
+        member_status.newsletter_member_rating,
+        coalesce(engagement.campaigns_received_window, 0) as campaigns_received_window,
+        coalesce(engagement.campaigns_opened_window, 0) as campaigns_opened_window,
+        coalesce(engagement.campaigns_clicked_window, 0) as campaigns_clicked_window,
+        coalesce(engagement.campaigns_received_total, 0) as campaigns_received_total,
+        coalesce(engagement.campaigns_opened_total, 0) as campaigns_opened_total,
+        engagement.last_newsletter_open_at,
+        engagement.last_newsletter_click_at
+    from member_status
+    full outer join engagement
+        on member_status.customer_id = engagement.customer_id
+
+)
+
+select * from final

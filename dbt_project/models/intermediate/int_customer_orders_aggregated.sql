@@ -1,0 +1,84 @@
+-- Per-customer order history as of the analysis date.
+with
+
+orders as (
+
+    select * from {{ ref('int_orders_enriched') }}
+    where customer_id is not null
+
+),
+
+analysis_date as (
+
+    select * from {{ ref('int_analysis_date') }}
+
+),
+
+sequenced as (
+
+    select
+        *,
+        order_date - lag(order_date) over (
+            partition by customer_id order by ordered_at, order_id
+        ) as days_since_previous_order
+    from orders
+    where is_revenue_order
+
+),
+
+revenue_orders as (
+
+    select
+        customer_id,
+        count(*) as orders_count,
+        min(order_date) as first_order_date,
+        max(order_date) as last_order_date,
+        avg(days_since_previous_order) as avg_days_between_orders
+    from sequenced
+    group by customer_id
+
+),
+
+all_orders as (
+
+    select
+        customer_id,
+        count(*) as orders_placed_count,
+        count(*) filter (where is_cancelled) as cancelled_orders_count,
+        count(*) filter (where refunded_eur > 0) as refunded_orders_count,
+        sum(case when is_cancelled then 0 else total_eur end) as gross_revenue_eur,
+        sum(refunded_eur) as refunds_eur,
+        sum(case when is_cancelled then 0 else discount_eur end) as discounts_eur,
+        sum(net_revenue_eur) as net_revenue_eur,
+        sum(net_revenue_ex_vat_eur) as net_revenue_ex_vat_eur,
+        sum(cogs_eur) as cogs_eur,
+        sum(fulfilment_cost_eur) as fulfilment_cost_eur,
+        sum(payment_fee_eur) as payment_fee_eur,
+        sum(contribution_margin_eur) as contribution_margin_eur,
+        sum(outstanding_eur) as outstanding_eur,
+        arg_max(accepts_marketing, ordered_at) as accepts_marketing_last_order
+    from orders
+    group by customer_id
+
+),
+
+final as (
+
+    select
+        all_orders.*,
+        coalesce(revenue_orders.orders_count, 0) as orders_count,
+        revenue_orders.first_order_date,
+        revenue_orders.last_order_date,
+        analysis_date.as_of_date - revenue_orders.last_order_date
+            as days_since_last_order,
+        analysis_date.as_of_date - revenue_orders.first_order_date
+            as days_since_first_order,
+        revenue_orders.avg_days_between_orders
+    from all_orders
+    left join revenue_orders
+        on all_orders.customer_id = revenue_orders.customer_id
+    cross join analysis_date
+
+)
+
+select * from final

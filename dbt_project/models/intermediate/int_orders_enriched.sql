@@ -1,0 +1,159 @@
+-- Orders up to the analysis date, with customer, net revenue and cost of serving them.
+-- Net revenue = total − refunded amount; 0 for cancelled orders (DESIGN.md §5).
+with
+
+orders as (
+
+    select * from {{ ref('stg_shop__orders') }}
+
+),
+
+lines as (
+
+    select * from {{ ref('stg_shop__order_lines') }}
+
+),
+
+cost_rates as (
+
+    select * from {{ ref('cost_rates') }}
+
+),
+
+identities as (
+
+    select * from {{ ref('int_identities_matched') }}
+    where record_type = 'order'
+
+),
+
+analysis_date as (
+
+    select * from {{ ref('int_analysis_date') }}
+
+),
+
+line_costs as (
+
+    select
+        lines.order_id,
+        count(*) as line_count,
+        sum(lines.quantity) as item_count,
+        sum(lines.line_amount) as line_amount,
+        sum(
+            lines.line_amount
+            * coalesce(rate.cogs_rate, fallback.cogs_rate)
+        ) as cogs_at_list_price_gross
+    from lines
+    left join cost_rates as rate
+        on lines.sku_prefix = rate.sku_prefix
+    cross join (
+        select cogs_rate from cost_rates where sku_prefix = '*'
+    ) as fallback
+    group by lines.order_id
+
+),
+
+in_scope as (
+
+    select orders.*
+    from orders
+    cross join analysis_date
+    where cast(orders.ordered_at as date) <= analysis_date.as_of_date
+
+),
+
+amounts as (
+
+    select
+        in_scope.*,
+        identities.customer_id,
+        coalesce(line_costs.line_count, 0) as line_count,
+        coalesce(line_costs.item_count, 0) as item_count,
+        case
+            when total_amount > 0
+                then least(refunded_amount / total_amount, 1)
+            else 0
+        end as refund_share,
+        case
+            when total_amount > tax_amount and total_amount > 0
+                then tax_amount / (total_amount - tax_amount)
+            else 0
+        end as vat_rate,
+        coalesce(line_costs.cogs_at_list_price_gross, 0) as cogs_gross
+    from in_scope
+    left join identities
+        on in_scope.order_id = identities.source_record_id
+    left join line_costs
+        on in_scope.order_id = line_costs.order_id
+
+),
+
+final as (
+
+    select
+        order_id,
+        shopify_order_id,
+        customer_id,
+        ordered_at,
+        cast(ordered_at as date) as order_date,
+        paid_at,
+        cancelled_at,
+        financial_status,
+        fulfillment_status,
+        is_cancelled,
+        accepts_marketing,
+        currency,
+        discount_code,
+        sales_channel,
+        billing_company,
+        billing_country,
+        line_count,
+        item_count,
+        subtotal_amount as subtotal_eur,
+        shipping_amount as shipping_eur,
+        tax_amount as tax_eur,
+        total_amount as total_eur,
+        discount_amount as discount_eur,
+        case when is_cancelled then 0 else refunded_amount end as refunded_eur,
+        outstanding_amount as outstanding_eur,
+        case
+            when is_cancelled then 0 else total_amount - refunded_amount
+        end as net_revenue_eur,
+        case
+            when is_cancelled then 0
+            else round((total_amount - tax_amount) * (1 - refund_share), 2)
+        end as net_revenue_ex_vat_eur,
+        case
+            when is_cancelled then 0
+            else round(cogs_gross / (1 + vat_rate) * (1 - refund_share), 2)
+        end as cogs_eur,
+        case
+            when is_cancelled or refund_share >= 1 then 0
+            else {{ var('fulfilment_cost_per_order_eur') }}
+        end as fulfilment_cost_eur,
+        case
+            when is_cancelled then 0
+            else round(
+                (total_amount - refunded_amount) * {{ var('payment_fee_rate') }}, 2
+            )
+        end as payment_fee_eur,
+        not is_cancelled and total_amount - refunded_amount > 0 as is_revenue_order,
+        _source_file,
+        _source_line
+    from amounts
+
+)
+
+select
+    * replace (
+        cast(net_revenue_ex_vat_eur as decimal(18, 2)) as net_revenue_ex_vat_eur,
+        cast(cogs_eur as decimal(18, 2)) as cogs_eur,
+        cast(fulfilment_cost_eur as decimal(18, 2)) as fulfilment_cost_eur,
+        cast(payment_fee_eur as decimal(18, 2)) as payment_fee_eur
+    ),
+    cast(
+        net_revenue_ex_vat_eur - cogs_eur - fulfilment_cost_eur - payment_fee_eur
+        as decimal(18, 2)
+    ) as contribution_margin_eur
+from final

@@ -1,0 +1,55 @@
+-- One row per recipient event; identical events in overlapping exports count once.
+with
+
+source as (
+
+    select * from {{ source('newsletter', 'activity') }}
+
+),
+
+renamed as (
+
+    select
+        {{ normalise_email('email') }} as email_normalised,
+        trim(campaign_id) as campaign_id,
+        campaign_title,
+        case {{ label_key('action') }}
+            when 'opened' then 'open'
+            when 'clicked' then 'click'
+            when 'bounced' then 'bounce'
+            when 'hard_bounce' then 'bounce'
+            when 'soft_bounce' then 'bounce'
+            when 'unsubscribed' then 'unsubscribe'
+            when 'unsub' then 'unsubscribe'
+            when 'send' then 'sent'
+            else {{ label_key('action') }}
+        end as action,
+        event_at,
+        nullif(trim(url), '') as url,
+        _source_file,
+        _source_line,
+        _loaded_at
+    from source
+
+),
+
+deduplicated as (
+
+    select
+        *,
+        left(md5(
+            email_normalised || '|' || campaign_id || '|' || action || '|'
+            || cast(event_at as varchar) || '|' || coalesce(url, '')
+        ), 20) as event_id,
+        row_number() over (
+            partition by email_normalised, campaign_id, action, event_at, url
+            order by _loaded_at desc, _source_file desc, _source_line
+        ) as version_rank
+    from renamed
+    where email_normalised is not null
+
+)
+
+select * exclude (version_rank, _loaded_at)
+from deduplicated
+where version_rank = 1
