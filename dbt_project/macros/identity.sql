@@ -26,7 +26,7 @@
 
 {#- Stable surrogate key: salted hash, never the e-mail itself. -#}
 {% macro customer_key(expression) -%}
-    'c_' || left({{ hash_sha256("'" ~ var('id_salt') ~ "' || " ~ expression) }}, 16)
+    'c_' || left({{ hash_sha256("'" ~ env_var('KUNDENORBIT_ID_SALT', var('id_salt')) ~ "' || " ~ expression) }}, 16)
 {%- endmacro %}
 
 {% macro hash_sha256(expression) -%}

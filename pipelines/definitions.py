@@ -1,0 +1,77 @@
+"""The one Dagster Definitions of KundenOrbit (loaded by workspace.yaml)."""
+
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from pipelines.dbt import dbt_project
+from pipelines.docs import build_docs, dbt_executable
+from pipelines.ingest.crm import ingest_crm
+from pipelines.ingest.newsletter import ingest_newsletter
+from pipelines.ingest.shop import ingest_shop
+from pipelines.publish import publish
+from pipelines.resources import KundenOrbitResource, build_duckdb_resource
+from pipelines.sensors import build_schedule_and_sensor
+from pipelines.settings import load_settings
+from pipelines.transform import kundenorbit_dbt_models
+
+
+@dg.asset(
+    deps=[kundenorbit_dbt_models],
+    group_name="publish",
+    kinds={"duckdb"},
+    key=dg.AssetKey(["warehouse", "published"]),
+)
+def published_warehouse(kundenorbit: KundenOrbitResource) -> dg.MaterializeResult:
+    """The analysts' DuckDB file (marts, pii, config, audit), swapped in atomically."""
+    info = publish(kundenorbit.settings())
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(info.path)),
+            "as_of_date": info.as_of_date or "",
+            "size_mb": round(info.size_bytes / 1e6, 2),
+            "tables": dg.MetadataValue.json(info.tables),
+        }
+    )
+
+
+@dg.asset(
+    deps=[published_warehouse],
+    group_name="publish",
+    kinds={"dbt", "html"},
+    key=dg.AssetKey(["warehouse", "dbt_docs"]),
+)
+def dbt_docs_site(kundenorbit: KundenOrbitResource) -> dg.MaterializeResult:
+    """Static dbt docs site (one HTML file, works from file://) with lineage."""
+    path = build_docs(kundenorbit.settings())
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path))})
+
+
+settings = load_settings()
+
+kundenorbit_job = dg.define_asset_job(
+    "kundenorbit_job",
+    selection=dg.AssetSelection.all(),
+    description="Ingest every export, build the marts, run all checks, publish, docs.",
+)
+daily_refresh, raw_files_sensor = build_schedule_and_sensor(kundenorbit_job)
+
+defs = dg.Definitions(
+    assets=[
+        ingest_shop,
+        ingest_crm,
+        ingest_newsletter,
+        kundenorbit_dbt_models,
+        published_warehouse,
+        dbt_docs_site,
+    ],
+    jobs=[kundenorbit_job],
+    schedules=[daily_refresh],
+    sensors=[raw_files_sensor],
+    resources={
+        "duckdb": build_duckdb_resource(settings),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        "kundenorbit": KundenOrbitResource.from_settings(settings),
+    },
+    executor=dg.in_process_executor,
+)

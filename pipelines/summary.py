@@ -1,0 +1,67 @@
+"""Headline numbers of the published warehouse (printed at the end of `make run`)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.errors import KundenOrbitError
+from pipelines.settings import Settings
+
+
+def summary_rows(settings: Settings) -> dict:
+    if not settings.warehouse.exists():
+        raise KundenOrbitError(f"{settings.warehouse}: not published yet; run `make run`")
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        one = lambda sql: con.execute(sql).fetchone()  # noqa: E731
+        out = {
+            "as_of_date": one("select as_of_date from audit.analysis_date")[0],
+            "published_at": one("select published_at from audit.publish_info")[0],
+            "customers": one("""select count(*) filter (where customer_type = 'customer'),
+                                       count(*) filter (where customer_type = 'prospect'),
+                                       count(*) from marts.dim_customers"""),
+            "orders": one("""select count(*), sum(net_revenue_eur), sum(refunded_eur),
+                                    count(*) filter (where is_cancelled)
+                             from marts.fct_orders"""),
+            "margin": one("select sum(contribution_margin_eur) from marts.customer_clv"),
+            "segments": con.execute(
+                """select rfm_segment, count(*), sum(monetary_eur) from marts.customer_rfm
+                group by 1 order by 3 desc""").fetchall(),
+            "files": one("""select count(*), sum(rows_loaded), sum(rows_rejected),
+                                   count(*) filter (where status = 'refused')
+                            from audit.load_ledger where status in ('loaded', 'refused')"""),
+            "merged": one("""select count(*) filter (where crm_contacts_for_customer > 1
+                                                   and record_type = 'contact'),
+                                    count(*) filter (where email_differed_in_case_or_spaces)
+                             from audit.identities_matched"""),
+        }
+    finally:
+        con.close()
+    return out
+
+
+def print_summary(settings: Settings) -> None:
+    s = summary_rows(settings)
+    buyers, prospects, total = s["customers"]
+    n_orders, net, refunds, cancelled = s["orders"]
+    files, loaded, rejected, refused = s["files"]
+    eur = lambda x: f"{(x or 0):,.2f} €".replace(",", "_").replace(".", ",").replace("_", ".")  # noqa: E731
+    print()
+    print("KundenOrbit — published warehouse")
+    print(f"  DuckDB file : {settings.warehouse}")
+    print(f"  dbt docs    : {settings.docs_dir / 'index.html'}")
+    print(f"  as of       : {s['as_of_date']}   (published {s['published_at']:%Y-%m-%d %H:%M} UTC)")
+    print(f"  inputs      : {files} files, {loaded:,} rows loaded, {rejected:,} rejected"
+          f" (audit.rejected_rows), {refused} files refused")
+    print(f"  customers   : {total:,} people = {buyers:,} buyers + {prospects:,} prospects")
+    print(f"  identities  : {s['merged'][0]:,} duplicate CRM contacts merged, "
+          f"{s['merged'][1]:,} records matched after e-mail case/space clean-up")
+    print(f"  orders      : {n_orders:,} ({cancelled:,} cancelled), net revenue {eur(net)}, "
+          f"refunds {eur(refunds)}")
+    print(f"  margin      : contribution margin to date {eur(s['margin'])}")
+    print("  RFM segments:")
+    for name, n, money in s["segments"]:
+        print(f"    {name:<20} {n:>7,} customers  {eur(money):>16}")
+    print()
+    print("  Try:  duckdb -readonly " + str(settings.warehouse)
+          + " \"select * from marts.dim_customers limit 5\"")
