@@ -23,15 +23,15 @@ def summary_rows(settings: Settings) -> dict:
             "orders": one("""select count(*), sum(net_revenue_eur), sum(refunded_eur),
                                     count(*) filter (where is_cancelled)
                              from marts.fct_orders"""),
-            "margin": one("select sum(contribution_margin_eur) from marts.customer_clv"),
+            "margin": one("select sum(contribution_margin_eur) from marts.customer_clv")[0],
             "segments": con.execute(
                 """select rfm_segment, count(*), sum(monetary_eur) from marts.customer_rfm
                 group by 1 order by 3 desc""").fetchall(),
             "files": one("""select count(*), sum(rows_loaded), sum(rows_rejected),
                                    count(*) filter (where status = 'refused')
                             from audit.load_ledger where status in ('loaded', 'refused')"""),
-            "merged": one("""select count(*) filter (where crm_contacts_for_customer > 1
-                                                   and record_type = 'contact'),
+            "merged": one("""select count(distinct customer_id)
+                                        filter (where crm_contacts_for_customer > 1),
                                     count(*) filter (where email_differed_in_case_or_spaces)
                              from audit.identities_matched"""),
         }
@@ -54,8 +54,8 @@ def print_summary(settings: Settings) -> None:
     print(f"  inputs      : {files} files, {loaded:,} rows loaded, {rejected:,} rejected"
           f" (audit.rejected_rows), {refused} files refused")
     print(f"  customers   : {total:,} people = {buyers:,} buyers + {prospects:,} prospects")
-    print(f"  identities  : {s['merged'][0]:,} duplicate CRM contacts merged, "
-          f"{s['merged'][1]:,} records matched after e-mail case/space clean-up")
+    print(f"  identities  : {s['merged'][0]:,} people had duplicate CRM contacts (merged); "
+          f"{s['merged'][1]:,} records matched only after e-mail case/space clean-up")
     print(f"  orders      : {n_orders:,} ({cancelled:,} cancelled), net revenue {eur(net)}, "
           f"refunds {eur(refunds)}")
     print(f"  margin      : contribution margin to date {eur(s['margin'])}")
@@ -63,5 +63,6 @@ def print_summary(settings: Settings) -> None:
     for name, n, money in s["segments"]:
         print(f"    {name:<20} {n:>7,} customers  {eur(money):>16}")
     print()
-    print("  Try:  duckdb -readonly " + str(settings.warehouse)
-          + " \"select * from marts.dim_customers limit 5\"")
+    print("  Query it (read-only, safe while the next run builds):")
+    print(f"    .venv/bin/python -c \"import duckdb; con = duckdb.connect('{settings.warehouse}', "
+          "read_only=True); con.sql('from marts.dim_customers limit 5').show()\"")

@@ -75,6 +75,7 @@ def build_ingest_assets(source: str) -> dg.AssetsDefinition:
                 },
                 check_results=[
                     dg.AssetCheckResult(
+                        asset_key=raw_key(p.table),
                         check_name="raw_quality",
                         passed=outcome.passed,
                         severity=dg.AssetCheckSeverity.ERROR,
