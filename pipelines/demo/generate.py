@@ -140,8 +140,10 @@ def generate(
     owner = np.repeat(np.arange(n), j)
     gaps = rng.exponential(1.0, owner.size) / lam[owner]
     csum = np.cumsum(gaps)
-    group_start = np.concatenate([[0], np.cumsum(j)[:-1]])
-    offsets = np.repeat(csum[group_start] - gaps[group_start], j)
+    starts = np.cumsum(j) - j  # index of each person's first repeat purchase
+    base = np.zeros(n)
+    base[j > 0] = csum[starts[j > 0]] - gaps[starts[j > 0]]
+    offsets = np.repeat(base, j)
     t_rep = t0[owner] + (csum - offsets)  # times of repeat purchases
     death = np.full(n, np.inf)
     last_idx = np.cumsum(j) - 1

@@ -1,0 +1,184 @@
+"""The loader: nothing lost, nothing doubled, clear refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.ingest.loader import load_source
+
+T0 = dt.datetime(2026, 10, 1, 12, 0, 0)
+T1 = dt.datetime(2026, 10, 2, 12, 0, 0)
+
+SHOP_HEADER = ("Name,Email,Financial Status,Currency,Subtotal,Shipping,Taxes,Total,"
+               "Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,"
+               "Cancelled at,Refunded Amount")
+
+
+def shop_file(raw: Path, name: str, rows: list[str]) -> Path:
+    path = raw / "shop" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join([SHOP_HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+GOOD = [
+    "#1001,anna@web.de,paid,EUR,20.00,4.90,3.98,24.90,2026-01-05 10:00:00 +0100,1,Tee,20.00,TEE-1,,0.00",
+    "#1001,anna@web.de,,,,,,,,2,Kaffee,5.00,KAF-1,,",
+    "#1002,bernd@gmx.de,refunded,EUR,50.00,0.00,7.98,50.00,2026-02-01 09:00:00 +0100,1,Mühle,50.00,ZUB-3,,50.00",
+]
+
+
+@pytest.fixture
+def con():
+    c = duckdb.connect()
+    yield c
+    c.close()
+
+
+def ledger(con, name):
+    return con.execute(
+        """select status, rows_read, rows_loaded, rows_rejected, message
+        from raw.load_ledger where source_file = ?""", [name]).fetchone()
+
+
+def test_good_file_loads_every_row_with_its_line(con, tmp_path: Path):
+    shop_file(tmp_path, "orders_export_1.csv", GOOD)
+    load_source(con, tmp_path, "shop", T0)
+    assert ledger(con, "shop/orders_export_1.csv")[:4] == ("loaded", 3, 3, 0)
+    rows = con.execute(
+        "select order_name, total, lineitem_quantity, created_at, _source_line "
+        "from raw.shop__orders order by _source_line").fetchall()
+    assert rows[0] == ("#1001", Decimal("24.90"), 1, dt.datetime(2026, 1, 5, 9, 0), 2)
+    assert rows[1][1] is None and rows[1][2] == 2 and rows[1][4] == 3
+    assert rows[2][4] == 4
+
+
+def test_bad_rows_are_rejected_with_line_column_and_reason(con, tmp_path: Path):
+    shop_file(tmp_path, "orders_export_1.csv", [
+        GOOD[0],
+        "#1003,c@d.de,paid,EUR,abc,0,0,10.00,2026-01-05 10:00:00 +0100,1,X,10,S,,0",  # bad number
+        "#1004,e@f.de,paid,EUR,10,0,0,10.00,2026-13-45 10:00:00,1,X,10,S,,0",  # bad date
+        "#1005,too,few,fields",
+        ',g@h.de,paid,EUR,10,0,0,10.00,2026-01-05 10:00:00 +0100,1,X,10,S,,0',  # no Name
+        GOOD[2],
+    ])
+    load_source(con, tmp_path, "shop", T0)
+    status, read, loaded, rejected, _ = ledger(con, "shop/orders_export_1.csv")
+    assert (status, read, loaded, rejected) == ("loaded", 6, 2, 4)
+    rejects = con.execute(
+        "select source_line, column_name, reason from raw.rejected_rows order by 1").fetchall()
+    assert [r[0] for r in rejects] == [3, 4, 5, 6]
+    assert rejects[0][1] == "Subtotal" and "expected a number" in rejects[0][2]
+    assert "'abc'" in rejects[0][2]
+    assert rejects[1][1] == "Created at" and "expected a date" in rejects[1][2]
+    assert "too few fields" in rejects[2][2]
+    assert rejects[3][1] == "Name" and "empty but required" in rejects[3][2]
+    assert con.execute("select count(*) from raw.shop__orders").fetchone()[0] == 2
+
+
+def test_same_file_twice_changes_nothing(con, tmp_path: Path):
+    shop_file(tmp_path, "orders_export_1.csv", GOOD)
+    load_source(con, tmp_path, "shop", T0)
+    second = load_source(con, tmp_path, "shop", T1)
+    assert [f.status for f in second.files] == ["unchanged"]
+    assert con.execute("select count(*), max(_loaded_at) from raw.shop__orders").fetchone() == (
+        3, T0)
+
+
+def test_changed_file_replaces_its_rows(con, tmp_path: Path):
+    shop_file(tmp_path, "orders_export_1.csv", GOOD)
+    load_source(con, tmp_path, "shop", T0)
+    shop_file(tmp_path, "orders_export_1.csv", GOOD[:2])
+    load_source(con, tmp_path, "shop", T1)
+    assert con.execute("select count(*) from raw.shop__orders").fetchone()[0] == 2
+    assert ledger(con, "shop/orders_export_1.csv")[:4] == ("loaded", 2, 2, 0)
+
+
+def test_identical_copy_under_another_name_is_not_loaded_twice(con, tmp_path: Path):
+    shop_file(tmp_path, "orders_export_1.csv", GOOD)
+    shop_file(tmp_path, "orders_export_1 (1).csv", GOOD)
+    load_source(con, tmp_path, "shop", T0)
+    assert con.execute("select count(*) from raw.shop__orders").fetchone()[0] == 3
+    rows = [ledger(con, n) for n in ("shop/orders_export_1.csv", "shop/orders_export_1 (1).csv")]
+    assert sorted(r[0] for r in rows) == ["duplicate", "loaded"]
+    assert any("identical to shop/orders_export_1" in r[4] for r in rows)
+
+
+def test_german_excel_dialect(con, tmp_path: Path):
+    path = tmp_path / "crm" / "deals.csv"
+    path.parent.mkdir(parents=True)
+    text = ("Record ID;Deal Name;Amount;Close Date;Deal Stage\r\n"
+            "1;Müller GmbH – Rahmenvertrag;1.234,56;31.12.2024;Closed Won\r\n"
+            "2;Groß & Söhne;12.500,00;01.02.2025;Contract Sent\r\n")
+    path.write_bytes(text.encode("cp1252"))
+    load_source(con, tmp_path, "crm", T0)
+    rows = con.execute(
+        "select deal_name, amount, close_date from raw.crm__deals order by record_id").fetchall()
+    assert rows[0] == ("Müller GmbH – Rahmenvertrag", Decimal("1234.56"),
+                       dt.datetime(2024, 12, 31))
+    assert float(rows[1][1]) == 12500.00
+    led = con.execute("select encoding, delimiter, number_format from raw.load_ledger").fetchone()
+    assert led == ("cp1252", ";", "de")
+
+
+def test_utf16_excel_unicode_text_loads(con, tmp_path: Path):
+    path = tmp_path / "crm" / "feedback.txt"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\xff\xfe" + "Email\tNPS\tComment\nx@y.de\t10\tPrima\n".encode("utf-16-le"))
+    load_source(con, tmp_path, "crm", T0)
+    assert con.execute("select email, nps, comment from raw.crm__feedback").fetchall() == [
+        ("x@y.de", 10, "Prima")]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "the file is empty"),
+        (b"PK\x03\x04garbage", "not a text/CSV file"),
+        (b"Foo,Bar\n1,2\n", "not a recognised shop export: the header lacks `Name`"),
+    ],
+)
+def test_unreadable_files_are_refused_with_a_message(con, tmp_path: Path, content, expected):
+    path = tmp_path / "shop" / "orders.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    result = load_source(con, tmp_path, "shop", T0)
+    (f,) = result.refused
+    assert f.message.startswith("shop/orders.csv: ")
+    assert expected in f.message
+    assert ledger(con, "shop/orders.csv")[0] == "refused"
+
+
+def test_mailchimp_zip_members_get_their_status(con, tmp_path: Path):
+    head = "Email Address,First Name,Last Name,MEMBER_RATING,OPTIN_TIME,LEID\n"
+    zpath = tmp_path / "newsletter" / "members_export_ab12.zip"
+    zpath.parent.mkdir(parents=True)
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.writestr("subscribed_members_export_ab12.csv", head + "a@b.de,A,B,3,2025-01-01 10:00:00,1\n")
+        zf.writestr("unsubscribed_members_export_ab12.csv",
+                    head.strip() + ",UNSUB_TIME\nc@d.de,C,D,1,2025-01-01 10:00:00,2,2025-06-01 08:00:00\n")
+        zf.writestr("readme.pdf", b"%PDF")
+    load_source(con, tmp_path, "newsletter", T0)
+    rows = con.execute(
+        "select email, member_status, unsub_at from raw.newsletter__members order by email"
+    ).fetchall()
+    assert rows == [("a@b.de", "subscribed", None),
+                    ("c@d.de", "unsubscribed", dt.datetime(2025, 6, 1, 8, 0))]
+    statuses = dict(con.execute("select source_file, status from raw.load_ledger").fetchall())
+    assert statuses["newsletter/members_export_ab12.zip!readme.pdf"] == "ignored"
+
+
+def test_truncated_zip_is_refused(con, tmp_path: Path):
+    zpath = tmp_path / "newsletter" / "members.zip"
+    zpath.parent.mkdir(parents=True)
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.writestr("subscribed_members.csv", "Email Address\n" + "a@b.de\n" * 1000)
+    zpath.write_bytes(zpath.read_bytes()[:120])
+    (f,) = load_source(con, tmp_path, "newsletter", T0).refused
+    assert "cannot open the ZIP archive" in f.message and "newsletter/members.zip" in f.message

@@ -1,0 +1,73 @@
+"""raw_quality asset check (Great Expectations + SQL invariants): pass and fail cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.ingest.loader import load_source
+from pipelines.quality import check_table, validate_frame
+
+T0 = dt.datetime(2026, 10, 1)
+
+
+def feedback(tmp_path: Path, rows: list[str]) -> None:
+    path = tmp_path / "crm" / "feedback.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("Email,Date,NPS,Comment\n" + "\n".join(rows) + "\n")
+
+
+@pytest.fixture
+def con():
+    c = duckdb.connect()
+    yield c
+    c.close()
+
+
+def test_check_passes_on_good_feedback(con, tmp_path: Path):
+    feedback(tmp_path, ["a@b.de,2025-01-01,9,gut", "c@d.de,2025-01-02,3,schlecht"])
+    load_source(con, tmp_path, "crm", T0)
+    outcome = check_table(con, "crm__feedback")
+    assert outcome.passed
+    assert outcome.files_checked == 1
+
+
+def test_check_fails_on_nps_out_of_range_and_names_the_file(con, tmp_path: Path):
+    feedback(tmp_path, ["a@b.de,2025-01-01,9,gut", "c@d.de,2025-01-02,14,?"])
+    load_source(con, tmp_path, "crm", T0)
+    outcome = check_table(con, "crm__feedback")
+    assert not outcome.passed
+    assert "crm/feedback.csv" in outcome.description
+    assert "expect_column_values_to_be_between(nps): 1 rows fail, e.g. [14]" in outcome.description
+
+
+def test_check_fails_when_a_row_went_missing(con, tmp_path: Path):
+    feedback(tmp_path, ["a@b.de,2025-01-01,9,gut", "c@d.de,2025-01-02,3,x"])
+    load_source(con, tmp_path, "crm", T0)
+    con.execute("delete from raw.crm__feedback where nps = 3")  # a row silently lost
+    outcome = check_table(con, "crm__feedback")
+    assert not outcome.passed
+    assert "read 2, loaded 2, rejected 0, in table 1" in outcome.invariant_problems[0]
+
+
+def test_verdict_is_stored_so_unchanged_files_are_not_revalidated(con, tmp_path: Path):
+    feedback(tmp_path, ["a@b.de,2025-01-01,9,gut"])
+    load_source(con, tmp_path, "crm", T0)
+    check_table(con, "crm__feedback")
+    message = con.execute("select quality_message from raw.load_ledger").fetchone()[0]
+    assert message.startswith("[") and message.endswith("all expectations met")
+
+
+def test_validate_frame_reports_examples():
+    import pandas as pd
+
+    ok, message = validate_frame(
+        "newsletter__members",
+        pd.DataFrame({"email": ["a@b.de", None], "member_status": ["subscribed", "weird"]}),
+    )
+    assert not ok
+    assert "expect_column_values_to_not_be_null(email)" in message
+    assert "expect_column_values_to_be_in_set(member_status)" in message
