@@ -87,7 +87,7 @@ class FileResult:
 
     source_file: str
     entity: str | None
-    status: str  # loaded | unchanged | duplicate | refused | ignored
+    status: str  # loaded | unchanged | duplicate | refused | ignored | removed
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
@@ -195,7 +195,38 @@ def load_source(
                 result.files.extend(_load_zip(con, path, rel, source, loaded_at, tmp_dir))
             else:
                 result.files.append(_load_one(con, path, rel, source, loaded_at, tmp_dir))
+    result.files.extend(_forget_removed_files(con, source, result, loaded_at))
     return result
+
+
+def _forget_removed_files(
+    con: duckdb.DuckDBPyConnection, source: str, result: SourceResult, loaded_at: dt.datetime
+) -> list[FileResult]:
+    """The raw folder is the source of truth: rows of a file that is no longer there
+    are removed (ledger status `removed`). Members of a ZIP that could not be opened
+    this time are kept, so a damaged re-download cannot wipe earlier data."""
+    seen = {f.source_file for f in result.files}
+    broken_zips = tuple(f"{f.source_file}!" for f in result.refused if "!" not in f.source_file)
+    gone = [
+        (sf, entity)
+        for sf, entity in con.execute(
+            """select source_file, entity from raw.load_ledger
+            where source = ? and status <> 'removed' order by 1""", [source]).fetchall()
+        if sf not in seen and not sf.startswith(broken_zips or ("\0",))
+    ]
+    removed = []
+    for sf, entity in gone:
+        con.execute("begin transaction")
+        _delete_rows(con, sf)
+        res = FileResult(sf, entity, "removed",
+                         message="file no longer in the raw folder; its rows were removed")
+        con.execute(
+            """update raw.load_ledger set status = 'removed', rows_loaded = 0,
+                rows_rejected = 0, message = ?, loaded_at = ? where source_file = ?""",
+            [res.message, loaded_at, sf])
+        con.execute("commit")
+        removed.append(res)
+    return removed
 
 
 def _load_zip(

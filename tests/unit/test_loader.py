@@ -182,3 +182,29 @@ def test_truncated_zip_is_refused(con, tmp_path: Path):
     zpath.write_bytes(zpath.read_bytes()[:120])
     (f,) = load_source(con, tmp_path, "newsletter", T0).refused
     assert "cannot open the ZIP archive" in f.message and "newsletter/members.zip" in f.message
+
+
+def test_removed_file_takes_its_rows_with_it(con, tmp_path: Path):
+    keep = shop_file(tmp_path, "orders_export_1.csv", GOOD[:2])
+    gone = shop_file(tmp_path, "orders_export_2.csv", GOOD[2:])
+    load_source(con, tmp_path, "shop", T0)
+    assert con.execute("select count(*) from raw.shop__orders").fetchone()[0] == 3
+    gone.unlink()
+    result = load_source(con, tmp_path, "shop", T1)
+    assert {f.source_file: f.status for f in result.files} == {
+        "shop/orders_export_1.csv": "unchanged", "shop/orders_export_2.csv": "removed"}
+    assert con.execute("select count(*) from raw.shop__orders").fetchone()[0] == 2
+    assert ledger(con, "shop/orders_export_2.csv")[:3] == ("removed", 1, 0)
+    assert keep.exists()
+
+
+def test_members_of_a_damaged_zip_are_kept(con, tmp_path: Path):
+    zpath = tmp_path / "newsletter" / "members.zip"
+    zpath.parent.mkdir(parents=True)
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.writestr("subscribed_members.csv", "Email Address\na@b.de\n")
+    load_source(con, tmp_path, "newsletter", T0)
+    zpath.write_bytes(zpath.read_bytes()[:30])  # a broken re-download
+    result = load_source(con, tmp_path, "newsletter", T1)
+    assert [f.status for f in result.files] == ["refused"]
+    assert con.execute("select count(*) from raw.newsletter__members").fetchone()[0] == 1

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'dim_customers'}}}) }}
 -- Every buyer has exactly one RFM segment; buyers + prospects = all customers.
 with
 

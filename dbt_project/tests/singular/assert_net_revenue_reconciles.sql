@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_orders'}}}) }}
 -- Net revenue agrees to the cent across layers: staging orders (total − refunds of
 -- non-cancelled orders up to the analysis date) = fct_orders = customers + unmatched
 -- orders = historical CLV. Returns a row per disagreeing pair.
