@@ -212,7 +212,7 @@ def _forget_removed_files(
         for sf, entity in con.execute(
             """select source_file, entity from raw.load_ledger
             where source = ? and status <> 'removed' order by 1""", [source]).fetchall()
-        if sf not in seen and not sf.startswith(broken_zips or ("\0",))
+        if sf not in seen and not sf.startswith(broken_zips)
     ]
     removed = []
     for sf, entity in gone:
