@@ -71,9 +71,10 @@ def _worker(task: str, workdir: Path, people: int) -> dict:
         env = {**os.environ, "KUNDENORBIT_BUILD_DB": str(db), "KUNDENORBIT_ID_SALT": "bench",
                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "false"}
         project = REPO_ROOT / "dbt_project"
-        subprocess.run([str(Path(sys.executable).parent / "dbt"), "build", "--quiet",
+        subprocess.run([str(Path(sys.executable).parent / "dbt"), "build",
                         "--project-dir", str(project), "--profiles-dir", str(project)],
-                       check=True, env=env, cwd=project)
+                       check=True, env=env, cwd=project, stdout=subprocess.DEVNULL if
+                       os.environ.get("BENCH_QUIET") else sys.stderr)
     else:
         raise ValueError(task)
     seconds = time.perf_counter() - start
@@ -86,8 +87,11 @@ def _measure(task: str, workdir: Path, people: int) -> dict:
     out = subprocess.run(
         [sys.executable, "-m", "pipelines.bench", "--worker", task, "--workdir", str(workdir),
          "--people", str(people)],
-        check=True, capture_output=True, text=True,
+        check=False, capture_output=True, text=True,
     )
+    if out.returncode != 0:
+        tail = "\n".join((out.stdout + out.stderr).splitlines()[-25:])
+        raise SystemExit(f"bench: step {task} failed for {people:,} people:\n{tail}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

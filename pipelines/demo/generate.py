@@ -468,7 +468,7 @@ def generate(
         unsub_at=pl.lit(start) + pl.duration(
             seconds=(pl.Series(unsub_days) * 86400).cast(pl.Int64)),
         rating=pl.Series(np.clip(np.round(engagement * 5 + 1), 1, 5).astype(np.int64)),
-        leid=pl.Series(rng.integers(10_000_000, 99_999_999, n)),
+        leid=pl.Series(10_000_000 + rng.permutation(n)),
         euid=pl.Series(rng.integers(0, 16**10, n)).cast(pl.Utf8).str.zfill(10),
         variant=pl.Series(rng.random(n)),
     ).filter(pl.col("is_member")).with_columns(

@@ -47,7 +47,8 @@ records as (
     select
         'newsletter',
         'member',
-        coalesce(mailchimp_leid, 'm_' || left(md5(email_normalised), 12)),
+        -- a member is its e-mail within the audience (LEIDs repeat across audiences)
+        'm_' || left(md5(email_normalised), 16),
         email_raw,
         email_normalised
     from members
