@@ -27,13 +27,20 @@ def normalise_label(label: str) -> str:
 
 @dataclass(frozen=True)
 class Field:
-    """One column of a raw table."""
+    """One column of a raw table.
+
+    `rule` is an SQL condition on the typed value `{v}` and the words for a rejection
+    when it is false, e.g. ("{v} >= 0", "must not be negative"). Timestamps must lie
+    between 1970 and the load time + 1 day unless `future_ok`.
+    """
 
     name: str
     labels: tuple[str, ...]
     type: str = "text"
     required_column: bool = False
     required_value: bool = False
+    rule: tuple[str, str] | None = None
+    future_ok: bool = False
 
     def keys(self) -> set[str]:
         return {normalise_label(x) for x in self.labels}
@@ -71,8 +78,27 @@ class Profile:
         return [f for f in self.fields if f.required_column and f.name not in mapping]
 
 
-def F(name: str, *labels: str, type: str = "text", col: bool = False, val: bool = False) -> Field:  # noqa: A002, N802
-    return Field(name, labels or (name,), type, required_column=col or val, required_value=val)
+NON_NEGATIVE = ("{v} >= 0", "must not be negative")
+EMAIL_RULE = (r"regexp_full_match({v}, '[^@\s]+@[^@\s]+\.[A-Za-z]{2,}')",
+              "must be an e-mail address like name@example.de")
+
+
+def F(  # noqa: N802
+    name: str,
+    *labels: str,
+    type: str = "text",  # noqa: A002
+    col: bool = False,
+    val: bool = False,
+    rule: tuple[str, str] | None = None,
+    future_ok: bool = False,
+) -> Field:
+    return Field(name, labels or (name,), type, required_column=col or val, required_value=val,
+                 rule=rule, future_ok=future_ok)
+
+
+def money(name: str, *labels: str, col: bool = False) -> Field:
+    """A non-negative amount."""
+    return F(name, *labels, type="decimal", col=col, rule=NON_NEGATIVE)
 
 
 SHOPIFY_ORDERS = Profile(
@@ -91,18 +117,19 @@ SHOPIFY_ORDERS = Profile(
         F("accepts_marketing", "Accepts Marketing", "Accepts Email Marketing",
           type="boolean"),
         F("currency", "Currency", "Währung"),
-        F("subtotal", "Subtotal", "Zwischensumme", type="decimal"),
-        F("shipping", "Shipping", "Versand", type="decimal"),
-        F("taxes", "Taxes", "Steuern", type="decimal"),
-        F("total", "Total", "Gesamt", "Summe", type="decimal", col=True),
+        money("subtotal", "Subtotal", "Zwischensumme"),
+        money("shipping", "Shipping", "Versand"),
+        money("taxes", "Taxes", "Steuern"),
+        money("total", "Total", "Gesamt", "Summe", col=True),
         F("discount_code", "Discount Code", "Rabattcode"),
-        F("discount_amount", "Discount Amount", "Rabattbetrag", type="decimal"),
+        money("discount_amount", "Discount Amount", "Rabattbetrag"),
         F("shipping_method", "Shipping Method"),
         F("created_at", "Created at", "Erstellt am", "Datum", type="timestamp", col=True),
-        F("lineitem_quantity", "Lineitem quantity", "Artikelmenge", type="integer"),
+        F("lineitem_quantity", "Lineitem quantity", "Artikelmenge", type="integer",
+          rule=NON_NEGATIVE),
         F("lineitem_name", "Lineitem name", "Artikelname"),
-        F("lineitem_price", "Lineitem price", "Artikelpreis", type="decimal"),
-        F("lineitem_compare_at_price", "Lineitem compare at price", type="decimal"),
+        money("lineitem_price", "Lineitem price", "Artikelpreis"),
+        money("lineitem_compare_at_price", "Lineitem compare at price"),
         F("lineitem_sku", "Lineitem sku", "Artikelnummer", "SKU"),
         F("lineitem_discount", "Lineitem discount", type="decimal"),
         F("billing_name", "Billing Name"),
@@ -114,7 +141,7 @@ SHOPIFY_ORDERS = Profile(
         F("shipping_country", "Shipping Country"),
         F("cancelled_at", "Cancelled at", "Storniert am", type="timestamp"),
         F("payment_method", "Payment Method"),
-        F("refunded_amount", "Refunded Amount", "Erstatteter Betrag", type="decimal"),
+        money("refunded_amount", "Refunded Amount", "Erstatteter Betrag"),
         F("outstanding_balance", "Outstanding Balance", type="decimal"),
         F("vendor", "Vendor"),
         F("shopify_order_id", "Id", "Order ID"),
@@ -163,7 +190,7 @@ HUBSPOT_COMPANIES = Profile(
         F("domain", "Company Domain Name", "Domain", "Domainname des Unternehmens", "Website URL"),
         F("industry", "Industry", "Branche"),
         F("employees", "Number of Employees", "Anzahl der Mitarbeiter", "Mitarbeiterzahl",
-          "numberofemployees", type="integer"),
+          "numberofemployees", type="integer", rule=NON_NEGATIVE),
         F("annual_revenue", "Annual Revenue", "Jahresumsatz", "annualrevenue", type="decimal"),
         F("country", "Country/Region", "Country", "Land/Region", "Land"),
         F("city", "City", "Stadt", "Ort"),
@@ -181,8 +208,9 @@ HUBSPOT_DEALS = Profile(
     fields=(
         F("record_id", "Record ID", "Deal ID", "Datensatz-ID", "hs_object_id", val=True),
         F("deal_name", "Deal Name", "Dealname", "Name des Deals", "dealname", col=True),
-        F("amount", "Amount", "Betrag", type="decimal"),
-        F("close_date", "Close Date", "Abschlussdatum", "closedate", type="timestamp"),
+        money("amount", "Amount", "Betrag"),
+        F("close_date", "Close Date", "Abschlussdatum", "closedate", type="timestamp",
+          future_ok=True),
         F("deal_stage", "Deal Stage", "Deal-Phase", "Dealphase", "dealstage"),
         F("pipeline", "Pipeline"),
         F("created_at", "Create Date", "Erstellungsdatum", "createdate", type="timestamp"),
@@ -229,7 +257,7 @@ FEEDBACK = Profile(
         F("submitted_at", "Submitted at", "Submission date", "Datum", "Date", "Created at",
           "Erstellt am", "Antwortdatum", type="timestamp"),
         F("nps", "NPS", "Rating", "Score", "Bewertung", "Likelihood to recommend",
-          type="integer", col=True),
+          type="integer", col=True, rule=("{v} between 0 and 10", "must be a score from 0 to 10")),
         F("comment", "Comment", "Kommentar", "Response", "Antwort", "Feedback"),
         F("survey", "Survey name", "Umfrage", "Survey"),
     ),
@@ -242,7 +270,8 @@ MAILCHIMP_MEMBERS = Profile(
     description="Mailchimp audience export: subscribed_/unsubscribed_/cleaned_ member CSVs "
     "(usually inside the export ZIP). The member status comes from the file name.",
     fields=(
-        F("email", "Email Address", "E-Mail-Adresse", "Email", "E-Mail", val=True),
+        F("email", "Email Address", "E-Mail-Adresse", "Email", "E-Mail", val=True,
+          rule=EMAIL_RULE),
         F("first_name", "First Name", "Vorname", "FNAME"),
         F("last_name", "Last Name", "Nachname", "LNAME"),
         F("member_rating", "MEMBER_RATING", "Member Rating", type="integer"),

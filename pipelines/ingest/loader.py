@@ -73,6 +73,8 @@ NAIVE_FORMATS = [
 US_SLASH = ["%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y"]
 EU_SLASH = ["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"]
 
+QUOTE = "''''"  # an SQL string literal holding one single quote
+
 EXPECTED = {
     "decimal": "a number like 1234.56 or 1.234,56",
     "integer": "a whole number",
@@ -443,10 +445,25 @@ def _load_csv(
         raw = f"nullif(trim(c{mapping[f.name]}), '')"
         typed_cols.append(f"{_typed(raw, f, number_format, day_first)} as {f.name}")
         label = dialect.header[mapping[f.name]]
+
+        def got(words: str, raw: str = raw, label: str = label) -> str:
+            """SQL for the reason text: `column `X` <words>, got '<value>'`."""
+            return f"{_q(f'column `{label}` {words}, got ')} || {QUOTE} || {raw} || {QUOTE}"
+
         if f.type != "text":
-            reason = f"column `{label}`: expected {EXPECTED[f.type]}, got "
             checks.append((f.name, f"{raw} is not null and {f.name} is null",
-                           f"{_q(reason)} || '''' || {raw} || ''''", label))
+                           got(f"expected {EXPECTED[f.type]}"), label))
+        if f.rule:
+            cond, words = f.rule
+            condition = cond.replace("{v}", f.name)
+            checks.append((f.name, f"{f.name} is not null and not ({condition})",
+                           got(words), label))
+        if f.type == "timestamp":
+            latest = "timestamp '9999-12-31'" if f.future_ok else (
+                f"timestamp '{loaded_at:%Y-%m-%d %H:%M:%S}' + interval 1 day")
+            checks.append((f.name, f"{f.name} is not null and not ({f.name} between "
+                                   f"timestamp '1970-01-01' and {latest})",
+                           got("lies in the future or before 1970"), label))
         if f.required_value:
             checks.append((f.name, f"{f.name} is null",
                            _q(f"column `{label}` is empty but required"), label))

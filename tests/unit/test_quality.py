@@ -35,13 +35,23 @@ def test_check_passes_on_good_feedback(con, tmp_path: Path):
     assert outcome.files_checked == 1
 
 
-def test_check_fails_on_nps_out_of_range_and_names_the_file(con, tmp_path: Path):
-    feedback(tmp_path, ["a@b.de,2025-01-01,9,gut", "c@d.de,2025-01-02,14,?"])
+def test_check_fails_on_mostly_invalid_emails_and_names_the_file(con, tmp_path: Path):
+    # rows load (the survey answer is kept), but a file of unusable addresses fails the suite
+    feedback(tmp_path, ["a@b.de,2025-01-01,9,gut", "kein-mail,2025-01-02,3,?",
+                        "auch nicht,2025-01-03,5,!"])
     load_source(con, tmp_path, "crm", T0)
     outcome = check_table(con, "crm__feedback")
     assert not outcome.passed
     assert "crm/feedback.csv" in outcome.description
-    assert "expect_column_values_to_be_between(nps): 1 rows fail, e.g. [14]" in outcome.description
+    assert "expect_column_values_to_match_regex(email): 2 rows fail" in outcome.description
+
+
+def test_nps_out_of_range_is_rejected_at_load_not_loaded(con, tmp_path: Path):
+    feedback(tmp_path, ["a@b.de,2025-01-01,9,gut", "c@d.de,2025-01-02,14,?"])
+    load_source(con, tmp_path, "crm", T0)
+    assert con.execute("select column_name, reason from raw.rejected_rows").fetchall() == [
+        ("NPS", "column `NPS` must be a score from 0 to 10, got '14'")]
+    assert check_table(con, "crm__feedback").passed
 
 
 def test_check_fails_when_a_row_went_missing(con, tmp_path: Path):
