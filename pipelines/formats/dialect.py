@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,21 +54,35 @@ def _decodes(path: Path, encoding: str) -> bool:
     return True
 
 
+def has_lone_cr(path: Path) -> bool:
+    """True if the file uses bare CR line ends anywhere (old Mac, or mixed endings)."""
+    prev_cr = False
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            if prev_cr and not chunk.startswith(b"\n"):
+                return True
+            if re.search(rb"\r(?!\n)", chunk[:-1]):
+                return True
+            prev_cr = chunk.endswith(b"\r")
+    return prev_cr
+
+
 def to_utf8(path: Path, encoding: str, out_dir: Path) -> Path:
-    """Return a UTF-8 (no BOM) version of `path`: the file itself if it already is one."""
-    if encoding == "utf-8":
+    """Return a UTF-8 (no BOM, LF or CRLF line ends) version of `path`: the file itself
+    if it already is one. Bare CRs (mixed line endings) become LF."""
+    lone_cr = encoding not in ("utf-16", "utf-16-le") and has_lone_cr(path)
+    if encoding == "utf-8" and not lone_cr:
         return path
     out = out_dir / (path.name + ".utf8.csv")
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    with path.open("rb") as src, out.open("wb") as dst:
+    newline = None if lone_cr else ""  # None: universal newlines (\r, \r\n → \n)
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding=encoding, newline=newline) as src, \
+            out.open("w", encoding="utf-8", newline="") as dst:
         first = True
-        while chunk := src.read(CHUNK):
-            text = decoder.decode(chunk)
+        while text := src.read(CHUNK):
             if first:
                 text = text.lstrip("\ufeff")
                 first = False
-            dst.write(text.encode("utf-8"))
-        dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+            dst.write(text)
     return out
 
 

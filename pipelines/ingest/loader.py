@@ -425,9 +425,9 @@ def _load_csv(
     con.execute(
         """create temp table _ko_parse_rej as
         select line as source_line,
-               arg_min(error_type::varchar, column_idx) as error_type,
-               arg_min(error_message, column_idx) as error_message,
-               arg_min(csv_line, column_idx) as csv_line
+               arg_min(error_type::varchar, coalesce(column_idx, 0)) as error_type,
+               arg_min(error_message, coalesce(column_idx, 0)) as error_message,
+               arg_min(csv_line, coalesce(column_idx, 0)) as csv_line
         from _ko_rej group by line"""
     )
     good = con.execute("select count(*) from _ko_stage").fetchone()[0]
@@ -514,8 +514,11 @@ def _load_csv(
                case error_type
                    when 'TOO MANY COLUMNS' then 'too many fields: ' || error_message
                    when 'MISSING COLUMNS' then 'too few fields: ' || error_message
-                   else lower(error_type) || ': ' || error_message end,
-               csv_line, ?::timestamp
+                   when 'LINE SIZE OVER MAXIMUM'
+                       then 'line size over maximum (4 MB): a field is far too long'
+                   else lower(error_type) || ': ' || coalesce(error_message, '')
+               end,
+               coalesce(csv_line, '(too long to keep)'), ?::timestamp
         from _ko_parse_rej""",
         [loaded_at],
     )
@@ -564,14 +567,13 @@ def _typed(raw: str, f: Field, number_format: str, day_first: bool) -> str:
         num = f"try_cast({cleaned} as decimal(38, 6))"
         return f"(case when {num} = trunc({num}) then try_cast({num} as bigint) end)"
     if f.type == "timestamp":
+        # one try_strptime per format: with a list of formats DuckDB 2.0 rolls impossible
+        # dates over (2025-02-30 → 2025-03-02); single formats refuse them.
         tz_src = f"regexp_replace({raw}, '(Z| UTC)$', '+0000')"
         slash = EU_SLASH if day_first else US_SLASH
-        naive = "[" + ", ".join(_q(x) for x in NAIVE_FORMATS + slash) + "]"
-        tzf = "[" + ", ".join(_q(x) for x in TZ_FORMATS) + "]"
-        return (
-            f"coalesce(timezone('UTC', try_strptime({tz_src}, {tzf})), "
-            f"try_strptime({raw}, {naive}))"
-        )
+        parts = [f"timezone('UTC', try_strptime({tz_src}, {_q(x)}))" for x in TZ_FORMATS]
+        parts += [f"try_strptime({raw}, {_q(x)})" for x in NAIVE_FORMATS + slash]
+        return f"coalesce({', '.join(parts)})"
     if f.type == "boolean":
         return (
             f"(case when lower({raw}) in ('true', 'yes', 'ja', '1', 'y', 'j', 'wahr', 'x') "
