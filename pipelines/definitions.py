@@ -9,6 +9,7 @@ from pipelines.docs import build_docs, dbt_executable
 from pipelines.ingest.crm import ingest_crm
 from pipelines.ingest.newsletter import ingest_newsletter
 from pipelines.ingest.shop import ingest_shop
+from pipelines.locking import build_lock
 from pipelines.publish import publish
 from pipelines.resources import KundenOrbitResource, build_duckdb_resource
 from pipelines.sensors import build_schedule_and_sensor
@@ -22,9 +23,13 @@ from pipelines.transform import kundenorbit_dbt_models
     kinds={"duckdb"},
     key=dg.AssetKey(["warehouse", "published"]),
 )
-def published_warehouse(kundenorbit: KundenOrbitResource) -> dg.MaterializeResult:
+def published_warehouse(
+    context: dg.AssetExecutionContext, kundenorbit: KundenOrbitResource
+) -> dg.MaterializeResult:
     """The analysts' DuckDB file (marts, pii, config, audit), swapped in atomically."""
-    info = publish(kundenorbit.settings())
+    settings = kundenorbit.settings()
+    with build_lock(settings.build_db, on_wait=context.log.warning):
+        info = publish(settings)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(info.path)),
@@ -41,9 +46,13 @@ def published_warehouse(kundenorbit: KundenOrbitResource) -> dg.MaterializeResul
     kinds={"dbt", "html"},
     key=dg.AssetKey(["warehouse", "dbt_docs"]),
 )
-def dbt_docs_site(kundenorbit: KundenOrbitResource) -> dg.MaterializeResult:
+def dbt_docs_site(
+    context: dg.AssetExecutionContext, kundenorbit: KundenOrbitResource
+) -> dg.MaterializeResult:
     """Static dbt docs site (one HTML file, works from file://) with lineage."""
-    path = build_docs(kundenorbit.settings())
+    settings = kundenorbit.settings()
+    with build_lock(settings.build_db, on_wait=context.log.warning):
+        path = build_docs(settings)
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path))})
 
 

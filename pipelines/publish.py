@@ -96,10 +96,11 @@ def publish(settings: Settings) -> PublishInfo:
         _fsync(tmp)
         os.replace(tmp, target)
         _fsync(target.parent)
-    except OSError as exc:
+    except (OSError, duckdb.IOException, duckdb.PermissionException) as exc:
         tmp.unlink(missing_ok=True)
-        msg = (f"could not publish {target} ({exc.strerror or exc}); "
-               f"the previously published file is unchanged")
+        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+        msg = (f"could not publish {target}: {reason}. The previously published file is "
+               f"unchanged; free disk space or fix the folder's permissions and run again")
         raise PublishError(msg) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)

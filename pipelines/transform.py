@@ -9,6 +9,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.dbt import dbt_project
+from pipelines.locking import build_lock
 from pipelines.resources import KundenOrbitResource
 
 
@@ -44,4 +45,5 @@ def kundenorbit_dbt_models(
     settings = kundenorbit.settings()
     # dbt runs as a subprocess that inherits this environment (profiles.yml reads it)
     os.environ.update(settings.dbt_env())
-    yield from dbt.cli(["build"], context=context).stream()
+    with build_lock(settings.build_db, on_wait=context.log.warning):
+        yield from dbt.cli(["build"], context=context).stream()

@@ -9,6 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.formats.profiles import profiles_for
 from pipelines.ingest.loader import load_source
+from pipelines.locking import build_lock
 from pipelines.quality import check_table, suite_path
 from pipelines.resources import KundenOrbitResource
 
@@ -51,7 +52,8 @@ def build_ingest_assets(source: str) -> dg.AssetsDefinition:
     ):
         settings = kundenorbit.settings()
         loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-        with duckdb.get_connection() as con:
+        with build_lock(settings.build_db, on_wait=context.log.warning), \
+                duckdb.get_connection() as con:
             result = load_source(con, settings.raw_dir, source, loaded_at)
             for f in result.files:
                 context.log.info(f"{f.source_file}: {f.status} — {f.message}")

@@ -234,9 +234,10 @@ def test_failed_check_or_unreadable_file_never_reaches_the_published_file(
     published = demo_ws.settings.warehouse
     before = file_hash(published)
 
-    # 1. a feedback file with an impossible NPS: the blocking GX check fails
+    # 1. a survey export whose e-mail column holds names: rows load, the blocking GX
+    #    check on the raw table fails and nothing downstream runs
     (demo_ws.raw / "crm" / "umfrage_q3.csv").write_text(
-        "Email,Date,NPS,Comment\nx@y.de,2026-07-01,14,toll\n")
+        "Email,Date,NPS,Comment\nAnna Berg,2026-07-01,9,toll\nBernd Hahn,2026-07-02,4,naja\n")
     result = run_pipeline(demo_ws, monkeypatch)
     assert not result.success
     evals = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
