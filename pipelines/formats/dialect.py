@@ -11,6 +11,7 @@ import codecs
 import csv
 import io
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ class Dialect:
     encoding: str  # utf-8, utf-8-sig, utf-16, cp1252, latin-1
     delimiter: str
     header: list[str]
+    skip_lines: int = 0  # 1 when Excel's "sep=;" hint line precedes the header
 
 
 def detect_encoding(path: Path) -> str:
@@ -99,12 +101,29 @@ def _first_record(path: Path) -> str:
     return record.rstrip("\r\n")
 
 
+def strip_lines(path: Path, n: int, out_dir: Path) -> Path:
+    """A copy of a UTF-8 file without its first n lines (streamed)."""
+    out = out_dir / (path.name + f".skip{n}.csv")
+    with path.open("rb") as src, out.open("wb") as dst:
+        for _ in range(n):
+            src.readline()
+        shutil.copyfileobj(src, dst, CHUNK)
+    return out
+
+
 def detect_dialect(utf8_path: Path, encoding: str, known_labels: set[str]) -> Dialect:
     """Pick the delimiter that splits the header into the most known labels
     (then the most fields); parse the header with it."""
     from pipelines.formats.profiles import normalise_label
 
     record = _first_record(utf8_path)
+    hint = re.fullmatch(r"\s*sep=(.)\s*", record.splitlines()[0] if record else "", re.I)
+    if hint:  # Excel's delimiter hint line: "sep=;" before the header
+        with utf8_path.open("r", encoding="utf-8", newline="") as fh:
+            fh.readline()
+            header_line = fh.readline().rstrip("\r\n")
+        fields = next(csv.reader(io.StringIO(header_line), delimiter=hint.group(1)), [])
+        return Dialect(encoding, hint.group(1), [h.strip() for h in fields], skip_lines=1)
     best: tuple[tuple[int, int], str, list[str]] | None = None
     for delim in DELIMITERS:
         fields = next(csv.reader(io.StringIO(record), delimiter=delim), [])

@@ -30,7 +30,13 @@ from pathlib import Path
 import duckdb
 
 from pipelines.errors import ExportFormatError
-from pipelines.formats.dialect import Dialect, detect_dialect, detect_encoding, to_utf8
+from pipelines.formats.dialect import (
+    Dialect,
+    detect_dialect,
+    detect_encoding,
+    strip_lines,
+    to_utf8,
+)
 from pipelines.formats.profiles import (
     PROFILES,
     Field,
@@ -331,11 +337,12 @@ def _load_one(
                           message=f"identical to {twin[0]}; not loaded twice"),
                           source, sha, loaded_at, {"profile": profile.name})
         else:
-            utf8 = dialect_path = to_utf8(path, dialect.encoding, tmp_dir)
-            res, number_format = _load_csv(con, dialect_path, rel, profile, mapping, dialect,
+            utf8 = to_utf8(path, dialect.encoding, tmp_dir)
+            body = strip_lines(utf8, dialect.skip_lines, tmp_dir) if dialect.skip_lines else utf8
+            res, number_format = _load_csv(con, body, rel, profile, mapping, dialect,
                                            loaded_at)
-            if utf8 != path:
-                utf8.unlink(missing_ok=True)
+            for tmp in {utf8, body} - {path}:
+                tmp.unlink(missing_ok=True)
             res = _record(con, res, source, sha, loaded_at, {
                 "profile": profile.name, "size": path.stat().st_size,
                 "encoding": dialect.encoding, "delimiter": dialect.delimiter,
@@ -376,6 +383,9 @@ def _identify(
     finally:
         if utf8 != path:
             utf8.unlink(missing_ok=True)
+    if not any(h.strip() for h in dialect.header):
+        raise ExportFormatError(rel, "the file has no header row (it holds only blank lines)",
+                                "export it again from the tool")
     profile, mapping = best_profile(source, dialect.header)
     if profile is None:
         near, missing = closest_profile(source, dialect.header)
@@ -488,7 +498,8 @@ def _load_csv(
                 anti join _ko_parse_rej r on r.source_line = all_lines.line
             ) ln using (rid)
         )
-        select source_line, {raw_text} as _raw_text, {', '.join(typed_cols)},
+        select source_line + {dialect.skip_lines} as source_line,
+               {raw_text} as _raw_text, {', '.join(typed_cols)},
                {', '.join(f"c{i}" for i in range(n))}
         from numbered"""
     )
@@ -509,7 +520,7 @@ def _load_csv(
         )
     con.execute(
         f"""insert into raw.rejected_rows
-        select {_q(rel)}, source_line, {_q(profile.entity)},
+        select {_q(rel)}, source_line + {dialect.skip_lines}, {_q(profile.entity)},
                '(whole record)',
                case error_type
                    when 'TOO MANY COLUMNS' then 'too many fields: ' || error_message
@@ -557,14 +568,19 @@ def _typed(raw: str, f: Field, number_format: str, day_first: bool) -> str:
     if f.type == "text":
         return raw
     if f.type in ("decimal", "integer"):
+        # the value must have the file's number format exactly; "24,90" in a file of
+        # "1,234.50" numbers is rejected, never read as 2490
         cleaned = f"regexp_replace({raw}, '[€$£\\s\\x{{00a0}}]|EUR', '', 'g')"
         if number_format == "de":
-            cleaned = f"replace(replace({cleaned}, '.', ''), ',', '.')"
+            pattern = r"-?[0-9]{1,3}(\.[0-9]{3})*(,[0-9]+)?|-?[0-9]+(,[0-9]+)?"
+            as_number = f"replace(replace({cleaned}, '.', ''), ',', '.')"
         else:
-            cleaned = f"replace({cleaned}, ',', '')"
+            pattern = r"-?[0-9]{1,3}(,[0-9]{3})*(\.[0-9]+)?|-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?"
+            as_number = f"replace({cleaned}, ',', '')"
+        valid = f"regexp_full_match({cleaned}, {_q(pattern)})"
         if f.type == "decimal":
-            return f"try_cast({cleaned} as decimal(18, 2))"
-        num = f"try_cast({cleaned} as decimal(38, 6))"
+            return f"(case when {valid} then try_cast({as_number} as decimal(18, 2)) end)"
+        num = f"(case when {valid} then try_cast({as_number} as decimal(38, 6)) end)"
         return f"(case when {num} = trunc({num}) then try_cast({num} as bigint) end)"
     if f.type == "timestamp":
         # one try_strptime per format: with a list of formats DuckDB 2.0 rolls impossible

@@ -179,6 +179,20 @@ def build() -> None:
                "01.03.2025 10:00;1;Maschine;1.234,50;MAS-1;;0,00;5001"], "\r\n", "cp1252"),
          loaded(1, check_sql=("select total from raw.shop__orders", [[1234.50]])),
          "Shopify export opened and re-saved by German Excel")
+    case("excel_sep_hint_line", S, "orders_export_1.csv",
+         text(["sep=;", SHOP.replace(",", ";"),
+               GOOD[0].replace(",", ";").replace(".", ",").replace("@web,de", "@web.de")],
+              "\r\n", "cp1252"),
+         loaded(1, check_sql=("select total, _source_line from raw.shop__orders", [[24.90, 3]])),
+         "Excel's `sep=;` hint line before the header")
+    case("bom_only", S, "orders_export_1.csv", b"\xef\xbb\xbf",
+         refused("the file has no header row"), "nothing but a byte-order mark")
+    case("blank_lines_only", S, "orders_export_1.csv", b"  \r\n\r\n   \n",
+         refused("the file has no header row"), "only blank lines")
+    case("number_in_the_other_format", S, "orders_export_1.csv",
+         text([SHOP, GOOD[0], order(1002, total='"24,90"'), GOOD[2]]),
+         loaded(2, 1, ["expected a number", "'24,90'"]),
+         "one amount written 24,90 in a file of 24.90 amounts: rejected, never read as 2490")
     (HERE / "cases.json").write_text(json.dumps(cases, indent=2, ensure_ascii=False) + "\n")
     print(f"{len(cases)} cases written")
 
