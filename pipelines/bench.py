@@ -137,8 +137,9 @@ def main() -> int:
         shutil.rmtree(root, ignore_errors=True)
 
     print()
-    print("| people | shop rows | demo s | ingest s (median) | read_csv baseline s | ingest ÷ baseline "
-          "| re-ingest s | re-ingest ÷ ingest | ingest rows/s | ingest + dbt build s | peak RSS MB (ingest / build) |")
+    print("| people | shop rows | demo s | ingest s (median) | read_csv baseline s "
+          "| ingest ÷ baseline | re-ingest s | re-ingest ÷ ingest | ingest rows/s "
+          "| ingest + dbt build s | peak RSS MB (ingest / build) |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         i, b, ri = r["ingest"]["median_s"], r["baseline_read_csv"]["median_s"], r["reingest"]["median_s"]

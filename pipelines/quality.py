@@ -50,7 +50,7 @@ def _gx_batch_definition():
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    except Exception:  # noqa: BLE001 - cosmetic only
+    except Exception:
         pass
     source = context.data_sources.add_pandas("kundenorbit_raw")
     asset = source.add_dataframe_asset("file_batch")
@@ -64,7 +64,7 @@ def validate_frame(table: str, frame) -> tuple[bool, str]:  # frame: pandas.Data
         ExpectationConfiguration,
     )
 
-    context, batch_definition = _gx_batch_definition()
+    _context, batch_definition = _gx_batch_definition()
     spec = load_suite(table)
     suite = gx.ExpectationSuite(name=f"{table}-{id(frame)}")
     for exp in spec["expectations"]:

@@ -36,5 +36,6 @@ def test_dbt_sources_are_the_ingest_assets():
     from pipelines.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["staging", "stg_shop__orders"])).parent_keys}
+    node = graph.get(dg.AssetKey(["staging", "stg_shop__orders"]))
+    parents = {k.to_user_string() for k in node.parent_keys}
     assert parents == {"raw/shop__orders"}

@@ -84,7 +84,7 @@ def _de_amount(col: pl.Expr) -> pl.Expr:
 def generate(
     raw_dir: Path,
     truth_dir: Path,
-    params: DemoParams = DemoParams(),  # noqa: B008
+    params: DemoParams = DemoParams(),
     progress: bool = True,
 ) -> dict[str, int]:
     """Write demo exports into raw_dir/{shop,crm,newsletter} and the truth into truth_dir."""

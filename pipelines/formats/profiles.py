@@ -42,7 +42,7 @@ class Field:
     rule: tuple[str, str] | None = None
     future_ok: bool = False
 
-    def keys(self) -> set[str]:
+    def label_keys(self) -> set[str]:
         return {normalise_label(x) for x in self.labels}
 
 
@@ -67,7 +67,7 @@ class Profile:
         keys = [normalise_label(h) for h in header]
         mapping: dict[str, int] = {}
         for f in self.fields:
-            wanted = f.keys()
+            wanted = f.label_keys()
             for i, k in enumerate(keys):
                 if k in wanted and i not in mapping.values():
                     mapping[f.name] = i
@@ -83,10 +83,10 @@ EMAIL_RULE = (r"regexp_full_match({v}, '[^@\s]+@[^@\s]+\.[A-Za-z]{2,}')",
               "must be an e-mail address like name@example.de")
 
 
-def F(  # noqa: N802
+def F(
     name: str,
     *labels: str,
-    type: str = "text",  # noqa: A002
+    type: str = "text",
     col: bool = False,
     val: bool = False,
     rule: tuple[str, str] | None = None,

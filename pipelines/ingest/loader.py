@@ -376,7 +376,7 @@ def _identify(
         raise ExportFormatError(rel, "this is not a text/CSV file",
                                 "export the data as CSV and drop that file here")
     encoding = detect_encoding(path)
-    known = {k for p in profiles_for(source) for f in p.fields for k in f.keys()}
+    known = {k for p in profiles_for(source) for f in p.fields for k in f.label_keys()}
     utf8 = to_utf8(path, encoding, tmp_dir)
     try:
         dialect = detect_dialect(utf8, encoding, known)
@@ -395,8 +395,8 @@ def _identify(
             rel,
             f"not a recognised {source} export: the header lacks {wanted} "
             f"(closest format: {near.name}); found: {found}",
-            f"export with those columns, or add a format profile in "
-            f"pipelines/formats/profiles.py",
+            "export with those columns, or add a format profile in "
+            "pipelines/formats/profiles.py",
         )
     return profile, mapping, dialect
 

@@ -107,7 +107,7 @@ print(repr(errors[:3]))
     flag.write_text("stop")
     for r in readers:
         out = r.communicate(timeout=60)[0].splitlines()
-        seen, errors = eval(out[0]), eval(out[1])  # noqa: S307 - our own repr output
+        seen, errors = eval(out[0]), eval(out[1])
         assert errors == []
         assert set(seen) <= {repr(old), repr(new)}
         assert repr(old) in seen

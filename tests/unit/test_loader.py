@@ -30,7 +30,7 @@ def shop_file(raw: Path, name: str, rows: list[str]) -> Path:
 GOOD = [
     "#1001,anna@web.de,paid,EUR,20.00,4.90,3.98,24.90,2026-01-05 10:00:00 +0100,1,Tee,20.00,TEE-1,,0.00",
     "#1001,anna@web.de,,,,,,,,2,Kaffee,5.00,KAF-1,,",
-    "#1002,bernd@gmx.de,refunded,EUR,50.00,0.00,7.98,50.00,2026-02-01 09:00:00 +0100,1,Mühle,50.00,ZUB-3,,50.00",
+    "#1002,bernd@gmx.de,refunded,EUR,50.00,0.00,7.98,50.00,2026-02-01 09:00:00 +0100,1,Mühle,50.00,ZUB-3,,50.00",  # noqa: E501
 ]
 
 
