@@ -23,6 +23,7 @@ import polars as pl
 from tqdm import tqdm
 
 from pipelines.demo import names
+from pipelines.demo.planted import planted_frames
 
 DAY_US = 86_400 * 1_000_000
 
@@ -94,6 +95,7 @@ def generate(
     window_days = params.years * 365.25
     start = end - dt.timedelta(days=window_days)
     bar = tqdm(total=7, desc="demo data", disable=not progress, unit="step")
+    planted = planted_frames(start, end)
 
     # ------------------------------------------------------------------ people
     first = np.array(names.FIRST_NAMES)[rng.integers(0, len(names.FIRST_NAMES), n)]
@@ -288,6 +290,7 @@ def generate(
         order_field(pl.col("source")).alias("Source"),
     )
     (raw_dir / "shop").mkdir(parents=True, exist_ok=True)
+    shop_export = _append(shop_export, planted["shop"])
     shop_export.pipe(_blank).write_csv(raw_dir / "shop" / "orders_export_1.csv", null_value="")
     bar.update()
 
@@ -341,9 +344,10 @@ def generate(
         pl.col("company_name").alias("Associated Company"),
         pl.col("company_record_id").cast(pl.Utf8).alias("Associated Company IDs"),
     )
+    contacts_export = _append(contacts_export, planted["contacts"])
     contacts_export.pipe(_blank).write_csv(crm_dir / "hubspot-crm-exports-contacts-2026-10-01.csv",
                               null_value="")
-    comp.select(
+    companies_export = comp.select(
         pl.col("record_id").cast(pl.Utf8).alias("Record ID"),
         pl.col("company_name").alias("Company name"),
         pl.col("domain").alias("Company Domain Name"),
@@ -355,7 +359,9 @@ def generate(
         pl.lit("Customer").alias("Lifecycle Stage"),
         _fmt_ts(pl.lit(start) + pl.duration(days=pl.col("created").cast(pl.Int64)),
                 "hubspot").alias("Create Date"),
-    ).pipe(_blank).write_csv(crm_dir / "hubspot-crm-exports-companies-2026-10-01.csv", null_value="")
+    )
+    _append(companies_export, planted["companies"]).pipe(_blank).write_csv(
+        crm_dir / "hubspot-crm-exports-companies-2026-10-01.csv", null_value="")
 
     # deals: B2B companies, saved from Excel (German dialect: ; 1.234,56 31.12.2024 cp1252)
     n_deals = int(n_comp * 1.6)
@@ -388,7 +394,7 @@ def generate(
         pl.col("record_id").cast(pl.Utf8).alias("Associated Company IDs"),
         pl.col("contact_id").cast(pl.Utf8).alias("Associated Contact IDs"),
     )
-    _write_excel_de(deals_export, crm_dir / "hubspot-crm-exports-deals-2026-10-01.csv")
+    _write_excel_de(_append(deals_export, planted["deals"]), crm_dir / "hubspot-crm-exports-deals-2026-10-01.csv")
 
     # tickets: service requests, some people need a lot of service
     service_need = rng.gamma(0.5, 1.0, n) * np.where(is_b2b, 2.0, 0.6)
@@ -410,7 +416,7 @@ def generate(
     prio_df = pl.DataFrame({"prio": np.arange(len(names.TICKET_PRIORITIES)),
                             "priority": names.TICKET_PRIORITIES})
     tickets = tickets.join(cat_df, on="cat").join(prio_df, on="prio").sort("ticket_idx")
-    tickets.select(
+    tickets_export = tickets.select(
         (pl.col("ticket_idx").cast(pl.Int64) * 5 + 70_000_000_003).cast(pl.Utf8).alias("Record ID"),
         (pl.col("category") + " #" + pl.col("ticket_idx").cast(pl.Utf8)).alias("Ticket name"),
         _fmt_ts(pl.col("created_at"), "hubspot").alias("Create date"),
@@ -421,7 +427,9 @@ def generate(
         pl.lit("Support Pipeline").alias("Pipeline"),
         pl.lit("Email").alias("Source"),
         pl.col("record_id").cast(pl.Utf8).alias("Associated Contact IDs"),
-    ).pipe(_blank).write_csv(crm_dir / "hubspot-crm-exports-tickets-2026-10-01.csv", null_value="")
+    )
+    _append(tickets_export, planted["tickets"]).pipe(_blank).write_csv(
+        crm_dir / "hubspot-crm-exports-tickets-2026-10-01.csv", null_value="")
 
     # feedback survey (German Excel dialect): NPS lower for people who dropped out
     alive_at_end = death > window_days
@@ -445,7 +453,7 @@ def generate(
         pl.col("nps").cast(pl.Utf8).alias("NPS"),
         pl.col("comment").alias("Kommentar"),
     )
-    _write_excel_de(fb_export, crm_dir / "kundenfeedback_2026.csv")
+    _write_excel_de(_append(fb_export, planted["feedback"]), crm_dir / "kundenfeedback_2026.csv")
     bar.update()
 
     # ------------------------------------------------------------------ newsletter
@@ -572,6 +580,7 @@ def generate(
         is_newsletter_member=pl.Series(is_member), is_in_crm=pl.Series(in_crm),
     ).join(counts, on="person_idx", how="left").with_columns(pl.col("orders").fill_null(0))
     truth.pipe(_blank).write_csv(truth_dir / "people.csv")
+    planted["truth"].write_csv(truth_dir / "planted.csv")
     (truth_dir / "params.json").write_text(json.dumps(
         {**asdict(params), "window_start": start.isoformat(), "orders": n_orders,
          "order_lines": lines.height}, indent=2))
@@ -602,6 +611,15 @@ def _unsub_frame(members: pl.DataFrame, member_cols, campaign_ids: list[str]) ->
             (pl.col("leid") % len(reasons)).cast(pl.Utf8)
             .replace({str(i): r for i, r in enumerate(reasons)})).to_series(),
     )
+
+
+def _append(export: pl.DataFrame, extra: pl.DataFrame) -> pl.DataFrame:
+    """Append planted rows (text columns named like the export's) at the end."""
+    if extra.height == 0:
+        return export
+    extra = extra.select([pl.col(c).cast(pl.Utf8) if c in extra.columns
+                          else pl.lit(None, pl.Utf8).alias(c) for c in export.columns])
+    return pl.concat([export.with_columns(pl.all().cast(pl.Utf8)), extra])
 
 
 def _blank(df: pl.DataFrame) -> pl.DataFrame:

@@ -44,6 +44,18 @@ rfm as (
 
 ),
 
+customer_value as (
+
+    select * from {{ ref('customer_value') }}
+
+),
+
+segments as (
+
+    select * from {{ ref('customer_segments') }}
+
+),
+
 analysis_date as (
 
     select * from {{ ref('int_analysis_date') }}
@@ -147,9 +159,18 @@ final as (
         service.nps_avg,
         service.nps_category_last,
 
-        ----------  segments
+        ----------  segments and value
         rfm.rfm_score,
         rfm.rfm_segment,
+        segments.relationship_segment,
+        segments.relationship_segment_de,
+        segments.segment_reason,
+        customer_value.value_class,
+        customer_value.value_score,
+        customer_value.top_drivers as value_drivers,
+        customer_value.worth_it,
+        customer_value.margin_after_service_eur,
+        customer_value.service_cost_eur,
         analysis_date.as_of_date
     from people
     left join companies
@@ -164,6 +185,10 @@ final as (
         on people.customer_id = service.customer_id
     left join rfm
         on people.customer_id = rfm.customer_id
+    left join customer_value
+        on people.customer_id = customer_value.customer_id
+    left join segments
+        on people.customer_id = segments.customer_id
     cross join analysis_date
 
 )
