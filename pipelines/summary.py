@@ -27,6 +27,15 @@ def summary_rows(settings: Settings) -> dict:
             "segments": con.execute(
                 """select rfm_segment, count(*), sum(monetary_eur) from marts.customer_rfm
                 group by 1 order by 3 desc""").fetchall(),
+            "classes": con.execute(
+                """select value_class, count(*), sum(margin_after_service_eur)
+                from marts.customer_value group by 1 order by 1""").fetchall(),
+            "relationship": con.execute(
+                """select relationship_segment, relationship_segment_de, count(*)
+                from marts.customer_segments group by 1, 2 order by 3 desc""").fetchall(),
+            "worth_it": con.execute(
+                """select worth_it, count(*) from marts.customer_value group by 1
+                order by 2 desc""").fetchall(),
             "files": one("""select count(*), sum(rows_loaded), sum(rows_rejected),
                                    count(*) filter (where status = 'refused')
                             from audit.load_ledger where status in ('loaded', 'refused')"""),
@@ -62,6 +71,15 @@ def print_summary(settings: Settings) -> None:
     print("  RFM segments:")
     for name, n, money in s["segments"]:
         print(f"    {name:<20} {n:>7,} customers  {eur(money):>16}")
+    print("  Value classes (score from margin after service, trend, payment, service, potential):")
+    total_people = sum(n for _, n, _ in s["classes"]) or 1
+    for cls, n, money in s["classes"]:
+        print(f"    {cls}  {n:>7,} ({100 * n / total_people:4.1f} %)  margin after service "
+              f"{eur(money):>16}")
+    print("  Relationship segments:")
+    for name, name_de, n in s["relationship"]:
+        print(f"    {name + ' / ' + name_de:<34} {n:>7,}")
+    print("  Worth it? " + ", ".join(f"{w} {n:,}" for w, n in s["worth_it"]))
     print()
     print("  Query it (read-only, safe while the next run builds):")
     print(f"    .venv/bin/python -c \"import duckdb; con = duckdb.connect('{settings.warehouse}', "

@@ -394,7 +394,8 @@ def generate(
         pl.col("record_id").cast(pl.Utf8).alias("Associated Company IDs"),
         pl.col("contact_id").cast(pl.Utf8).alias("Associated Contact IDs"),
     )
-    _write_excel_de(_append(deals_export, planted["deals"]), crm_dir / "hubspot-crm-exports-deals-2026-10-01.csv")
+    _write_excel_de(_append(deals_export, planted["deals"]),
+                    crm_dir / "hubspot-crm-exports-deals-2026-10-01.csv")
 
     # tickets: service requests, some people need a lot of service
     service_need = rng.gamma(0.5, 1.0, n) * np.where(is_b2b, 2.0, 0.6)

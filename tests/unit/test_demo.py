@@ -72,4 +72,8 @@ def test_truth_is_separate_and_consistent(demo_template: Path):
     shop = pl.read_csv(demo_template / "data" / "raw" / "shop" / "orders_export_1.csv",
                        infer_schema_length=0)
     n_orders = shop.filter(pl.col("Total").is_not_null()).height
-    assert n_orders == truth["orders"].sum()
+    from pipelines.demo.planted import PLANTED
+
+    assert n_orders == truth["orders"].sum() + sum(len(p.orders) for p in PLANTED)
+    planted = pl.read_csv(demo_template / "data" / "demo_truth" / "planted.csv")
+    assert planted.height == len(PLANTED)
