@@ -36,6 +36,11 @@ def summary_rows(settings: Settings) -> dict:
             "worth_it": con.execute(
                 """select worth_it, count(*) from marts.customer_value group by 1
                 order by 2 desc""").fetchall(),
+            "lifecycle": con.execute(
+                """select lifecycle_stage, count(*) from marts.customer_lifecycle
+                group by 1 order by 2 desc""").fetchall(),
+            "retention": one("""select retention_rate, churn_rate, repeat_purchase_rate, month_end
+                from marts.kpi_monthly order by month_end desc limit 1"""),
             "files": one("""select count(*), sum(rows_loaded), sum(rows_rejected),
                                    count(*) filter (where status = 'refused')
                             from audit.load_ledger where status in ('loaded', 'refused')"""),
@@ -79,6 +84,10 @@ def print_summary(settings: Settings) -> None:
     print("  Relationship segments:")
     for name, name_de, n in s["relationship"]:
         print(f"    {name + ' / ' + name_de:<34} {n:>7,}")
+    print("  Lifecycle  : " + ", ".join(f"{stage} {n:,}" for stage, n in s["lifecycle"]))
+    ret, churn, repeat, month = s["retention"]
+    print(f"  Retention  : {100 * (ret or 0):.1f} % in the month to {month} "
+          f"(churn {100 * (churn or 0):.1f} %), repeat-purchase rate {100 * (repeat or 0):.1f} %")
     print("  Worth it? " + ", ".join(f"{w} {n:,}" for w, n in s["worth_it"]))
     print()
     print("  Query it (read-only, safe while the next run builds):")

@@ -1,0 +1,140 @@
+-- Lifecycle stage of every buyer at every month end (and at the analysis date), rebuilt
+-- from the orders each time: a month's row depends only on what happened up to that
+-- date, so the history is the same whether built in one run or month by month.
+-- Rules (first match, all thresholds lifecycle_* vars):
+--   churned      no order for > churned_factor × own rhythm and ≥ churned_min_days
+--   at_risk      no order for > at_risk_factor × own rhythm and ≥ at_risk_min_days,
+--                or unsubscribed from the newsletter in the last unsubscribe_risk_days
+--   reactivated  latest order came after a churn-length gap, within reactivated_days
+--   new          first order within new_days
+--   loyal        ≥ loyal_min_orders orders
+--   active       everyone else who has bought
+-- Own rhythm = average days between the customer's orders so far (at_risk_min_days when
+-- there is only one order). People without a purchase yet are prospects (see
+-- customer_lifecycle), not part of this history.
+with
+
+orders as (
+
+    select * from {{ ref('int_orders_enriched') }}
+    where customer_id is not null and is_revenue_order
+
+),
+
+snapshots as (
+
+    select * from {{ ref('int_lifecycle_snapshot_dates') }}
+
+),
+
+members as (
+
+    select
+        {{ customer_key('email_normalised') }} as customer_id,
+        unsubscribed_at
+    from {{ ref('stg_newsletter__members') }}
+    where {{ is_matchable_email('email_normalised') }}
+
+),
+
+order_dates as (
+
+    select customer_id, order_date
+    from orders
+    group by customer_id, order_date
+
+),
+
+history as (
+
+    select
+        order_dates.customer_id,
+        snapshots.snapshot_date,
+        count(*) as orders_to_date,
+        min(order_dates.order_date) as first_order_date,
+        list_sort(list(order_dates.order_date)) as dates
+    from order_dates
+    inner join snapshots
+        on order_dates.order_date <= snapshots.snapshot_date
+    group by order_dates.customer_id, snapshots.snapshot_date
+
+),
+
+measured as (
+
+    select
+        customer_id,
+        snapshot_date,
+        orders_to_date,
+        first_order_date,
+        dates[-1] as last_order_date,
+        case when len(dates) > 1 then dates[-1] - dates[-2] end as last_gap_days,
+        case
+            when len(dates) > 1
+                then (dates[-1] - dates[1]) / (len(dates) - 1)
+        end as rhythm_days,
+        snapshot_date - dates[-1] as days_since_last_order,
+        snapshot_date - first_order_date as days_since_first_order
+    from history
+
+),
+
+with_rhythm as (
+
+    select
+        measured.*,
+        coalesce(rhythm_days, {{ var('lifecycle_at_risk_min_days') }}) as own_rhythm_days,
+        members.unsubscribed_at is not null
+            and cast(members.unsubscribed_at as date) <= snapshot_date
+            and cast(members.unsubscribed_at as date)
+                > snapshot_date - {{ var('lifecycle_unsubscribe_risk_days') }}
+            as unsubscribed_recently
+    from measured
+    left join members
+        on measured.customer_id = members.customer_id
+
+),
+
+staged as (
+
+    select
+        *,
+        case
+            when days_since_last_order > greatest(
+                {{ var('lifecycle_churned_min_days') }},
+                {{ var('lifecycle_churned_factor') }} * own_rhythm_days
+            ) then 'churned'
+            when days_since_last_order > greatest(
+                {{ var('lifecycle_at_risk_min_days') }},
+                {{ var('lifecycle_at_risk_factor') }} * own_rhythm_days
+            ) or unsubscribed_recently then 'at_risk'
+            when last_gap_days > greatest(
+                {{ var('lifecycle_churned_min_days') }},
+                {{ var('lifecycle_churned_factor') }} * coalesce(
+                    (last_order_date - first_order_date - last_gap_days)
+                    / nullif(orders_to_date - 2, 0),
+                    {{ var('lifecycle_at_risk_min_days') }}
+                )
+            ) and days_since_last_order <= {{ var('lifecycle_reactivated_days') }}
+                then 'reactivated'
+            when days_since_first_order <= {{ var('lifecycle_new_days') }} then 'new'
+            when orders_to_date >= {{ var('lifecycle_loyal_min_orders') }} then 'loyal'
+            else 'active'
+        end as lifecycle_stage
+    from with_rhythm
+
+)
+
+select
+    customer_id || '|' || cast(snapshot_date as varchar) as customer_snapshot_id,
+    customer_id,
+    snapshot_date,
+    lifecycle_stage,
+    orders_to_date,
+    first_order_date,
+    last_order_date,
+    days_since_last_order,
+    round(own_rhythm_days, 1) as own_rhythm_days,
+    round(days_since_last_order / own_rhythm_days, 2) as overdue_ratio,
+    unsubscribed_recently
+from staged

@@ -1,0 +1,145 @@
+-- Retention KPIs per month (seed 004: the KPIs most reports forget).
+--   retention_rate  of the customers not churned at the previous month end, the share
+--                   still not churned at this month end; churn_rate = 1 − retention_rate
+--   repeat_purchase_rate  buyers so far with ≥ 2 orders / buyers so far
+with
+
+history as (
+
+    select * from {{ ref('customer_lifecycle_history') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('int_orders_enriched') }}
+    where customer_id is not null and is_revenue_order
+
+),
+
+firsts as (
+
+    select customer_id, min(order_date) as first_order_date
+    from orders
+    group by customer_id
+
+),
+
+sequenced as (
+
+    select
+        orders.*,
+        order_date - lag(order_date) over (
+            partition by customer_id order by ordered_at, order_id
+        ) as days_since_previous_order
+    from orders
+
+),
+
+stages as (
+
+    select
+        snapshot_date as month_end,
+        count(*) filter (where lifecycle_stage = 'new') as new_stage_customers,
+        count(*) filter (where lifecycle_stage = 'active') as active_customers,
+        count(*) filter (where lifecycle_stage = 'loyal') as loyal_customers,
+        count(*) filter (where lifecycle_stage = 'at_risk') as at_risk_customers,
+        count(*) filter (where lifecycle_stage = 'churned') as churned_customers,
+        count(*) filter (where lifecycle_stage = 'reactivated') as reactivated_customers,
+        count(*) as buyers_to_date,
+        count(*) filter (where orders_to_date >= 2) as repeat_buyers_to_date
+    from history
+    group by snapshot_date
+
+),
+
+moves as (
+
+    select
+        snapshot_date as month_end,
+        count(*) filter (where prev_stage is not null and prev_stage <> 'churned')
+            as base_customers,
+        count(*) filter (
+            where prev_stage is not null and prev_stage <> 'churned'
+                and lifecycle_stage <> 'churned'
+        ) as retained_customers,
+        count(*) filter (where lifecycle_stage = 'churned' and prev_stage <> 'churned')
+            as churned_this_month,
+        count(*) filter (where lifecycle_stage = 'reactivated'
+            and prev_stage is distinct from 'reactivated') as reactivated_this_month
+    from (
+        select
+            *,
+            lag(lifecycle_stage) over (
+                partition by customer_id order by snapshot_date
+            ) as prev_stage
+        from history
+    ) as h
+    group by snapshot_date
+
+),
+
+monthly_orders as (
+
+    select
+        stages.month_end,
+        count(sequenced.order_id) as orders,
+        count(distinct sequenced.customer_id) as ordering_customers,
+        coalesce(sum(sequenced.net_revenue_eur), 0) as net_revenue_eur,
+        coalesce(sum(sequenced.net_revenue_eur) filter (
+            where date_trunc('month', firsts.first_order_date)
+                = date_trunc('month', sequenced.order_date)
+        ), 0) as net_revenue_new_customers_eur,
+        count(distinct sequenced.customer_id) filter (
+            where date_trunc('month', firsts.first_order_date)
+                = date_trunc('month', sequenced.order_date)
+        ) as new_customers,
+        avg(sequenced.days_since_previous_order) as avg_days_between_purchases
+    from stages
+    left join sequenced
+        on date_trunc('month', sequenced.order_date) = date_trunc('month', stages.month_end)
+        and sequenced.order_date <= stages.month_end
+    left join firsts
+        on sequenced.customer_id = firsts.customer_id
+    group by stages.month_end
+
+),
+
+final as (
+
+    select
+        stages.month_end,
+        monthly_orders.new_customers,
+        stages.new_stage_customers,
+        stages.active_customers,
+        stages.loyal_customers,
+        stages.at_risk_customers,
+        stages.churned_customers,
+        stages.reactivated_customers,
+        moves.churned_this_month,
+        moves.reactivated_this_month,
+        round(moves.retained_customers / nullif(moves.base_customers, 0), 4)
+            as retention_rate,
+        round(1 - moves.retained_customers / nullif(moves.base_customers, 0), 4)
+            as churn_rate,
+        round(stages.repeat_buyers_to_date / stages.buyers_to_date, 4)
+            as repeat_purchase_rate,
+        monthly_orders.orders,
+        round(monthly_orders.orders / nullif(monthly_orders.ordering_customers, 0), 3)
+            as purchase_frequency,
+        round(monthly_orders.net_revenue_eur / nullif(monthly_orders.orders, 0), 2)
+            as avg_order_value_eur,
+        round(monthly_orders.avg_days_between_purchases, 1) as avg_days_between_purchases,
+        monthly_orders.net_revenue_eur,
+        monthly_orders.net_revenue_new_customers_eur,
+        monthly_orders.net_revenue_eur - monthly_orders.net_revenue_new_customers_eur
+            as net_revenue_existing_customers_eur
+    from stages
+    left join moves
+        on stages.month_end = moves.month_end
+    left join monthly_orders
+        on stages.month_end = monthly_orders.month_end
+
+)
+
+select * from final

@@ -1,0 +1,42 @@
+-- Transition matrix: how many customers moved from one stage to another between
+-- consecutive month ends. A customer's first month counts as a move from 'prospect'.
+with
+
+history as (
+
+    select * from {{ ref('customer_lifecycle_history') }}
+
+),
+
+paired as (
+
+    select
+        customer_id,
+        snapshot_date,
+        lifecycle_stage as to_stage,
+        coalesce(
+            lag(lifecycle_stage) over (partition by customer_id order by snapshot_date),
+            'prospect'
+        ) as from_stage
+    from history
+
+),
+
+final as (
+
+    select
+        snapshot_date as month_end,
+        from_stage,
+        to_stage,
+        count(*) as customers
+    from paired
+    group by 1, 2, 3
+
+)
+
+select
+    cast(month_end as varchar) || '|' || from_stage || '|' || to_stage as transition_id,
+    *,
+    round(customers / sum(customers) over (partition by month_end, from_stage), 4)
+        as share_of_from_stage
+from final

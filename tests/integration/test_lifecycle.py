@@ -1,0 +1,81 @@
+"""Issue #4 (part): lifecycle stages, monthly history, KPIs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.docs import dbt_executable
+from tests.conftest import REPO, Workspace
+
+pytestmark = pytest.mark.slow
+
+
+def _history_at(db: Path, snapshot: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(
+            """select customer_id, lifecycle_stage, orders_to_date, last_order_date,
+                      own_rhythm_days, unsubscribed_recently
+            from marts.customer_lifecycle_history where snapshot_date = ?
+            order by customer_id""", [snapshot]).fetchall()
+    finally:
+        con.close()
+
+
+def test_history_is_the_same_built_in_one_run_or_month_by_month(
+    built_demo: Workspace, tmp_path: Path
+):
+    one_run = built_demo.settings.build_db
+    months = ["2025-03-31", "2025-12-31", "2026-06-30"]
+    for month in months:
+        db = tmp_path / f"{month}.duckdb"
+        shutil.copy(one_run, db)
+        env = {**os.environ, "KUNDENORBIT_BUILD_DB": str(db), "KUNDENORBIT_AS_OF": month,
+               "KUNDENORBIT_ID_SALT": "test-salt", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+               "DBT_VERSION_CHECK": "false"}
+        project = REPO / "dbt_project"
+        subprocess.run([dbt_executable(), "run", "--quiet", "--select",
+                        "+customer_lifecycle_history", "--exclude", "resource_type:seed",
+                        "--project-dir", str(project), "--profiles-dir", str(project)],
+                       check=True, env=env, cwd=project)
+        month_by_month = _history_at(db, month)
+        assert month_by_month, month
+        assert month_by_month == _history_at(one_run, month), month
+
+
+def test_planted_people_have_their_lifecycle_stage(built_demo: Workspace):
+    planted = pl.read_csv(built_demo.truth / "planted.csv").to_dicts()
+    stage = {}
+    for p in planted:
+        stage[p["key"]] = built_demo.scalar(
+            """select l.lifecycle_stage from marts.customer_lifecycle l
+            join pii.customer_contacts c using (customer_id) where c.email = ?""", [p["email"]])
+    assert stage["new"] == "new"
+    assert stage["formerly_loyal"] == "churned" and stage["outraged"] == "churned"
+    assert stage["heavy"] == "loyal"
+    assert built_demo.scalar("""select count(*) from marts.customer_lifecycle
+        where lifecycle_stage = 'prospect'""") == built_demo.scalar(
+        "select count(*) from marts.dim_customers where customer_type = 'prospect'")
+
+
+def test_kpis_add_up(built_demo: Workspace):
+    last = built_demo.query("""select active_customers + loyal_customers + new_stage_customers
+            + at_risk_customers + churned_customers + reactivated_customers, net_revenue_eur,
+            retention_rate
+        from marts.kpi_monthly order by month_end desc limit 1""")[0]
+    buyers = built_demo.scalar("select count(*) from marts.dim_customers where customer_type = 'customer'")
+    assert last[0] == buyers
+    assert 0 < last[2] <= 1
+    total = built_demo.scalar("select sum(net_revenue_eur) from marts.kpi_monthly")
+    revenue_orders = built_demo.scalar("""select sum(net_revenue_eur) from marts.fct_orders
+        where is_revenue_order and customer_id is not null""")
+    assert total == revenue_orders
+    cohort_total = built_demo.scalar("select sum(net_revenue_eur) from marts.retention_cohorts")
+    assert cohort_total == revenue_orders
