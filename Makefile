@@ -14,7 +14,7 @@ export GX_ANALYTICS_ENABLED := false
 export PYTHONWARNINGS := ignore
 
 .DEFAULT_GOAL := help
-.PHONY: help install manifest demo run job summary docs dev test test-fast bench lint clean
+.PHONY: help install manifest demo run job summary docs dev test test-fast bench evaluate lint clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ test-fast: install manifest ## tests without the slow end-to-end runs
 
 bench: install manifest ## speed and memory benchmark (medians, ratios vs baseline)
 	$(BIN)/python -m pipelines.bench
+
+evaluate: install manifest ## churn early warning: AUC and precision@100 on planted churners
+	$(BIN)/python -m pipelines.evaluate
 
 lint: install ## ruff (installed on demand)
 	$(BIN)/python -m pip install --quiet ruff && $(BIN)/ruff check pipelines tests

@@ -79,3 +79,26 @@ def test_kpis_add_up(built_demo: Workspace):
     assert total == revenue_orders
     cohort_total = built_demo.scalar("select sum(net_revenue_eur) from marts.retention_cohorts")
     assert cohort_total == revenue_orders
+
+
+def test_churn_warning_beats_recency_on_planted_churners(tmp_path: Path):
+    from pipelines.evaluate import evaluate
+
+    result = evaluate(people=1500, seed=11, workdir=tmp_path)
+    assert result["true_dropouts"] > 50
+    assert result["auc_risk_score"] > 0.65
+    assert result["auc_risk_score"] > result["auc_recency_baseline"]
+    assert result["precision_at_100_risk_score"] > result["dropout_base_rate"]
+
+
+def test_auc_matches_a_hand_computed_case():
+    import numpy as np
+
+    from pipelines.evaluate import auc, precision_at
+
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.5])
+    labels = np.array([True, False, True, False, False, True])
+    # positive/negative pairs ranked correctly: (0.9>all 3 neg)=3, (0.7>0.6,0.5)=2,
+    # (0.5 vs 0.5 tie)=0.5 → (3 + 2 + 0.5) / 9
+    assert auc(scores, labels) == pytest.approx(5.5 / 9)
+    assert precision_at(scores, labels, 2) == 0.5
