@@ -6,6 +6,7 @@ from dagster_dbt import DbtCliResource
 
 from pipelines.dbt import dbt_project
 from pipelines.docs import build_docs, dbt_executable
+from pipelines.exports import check_audiences, export_audiences
 from pipelines.ingest.crm import ingest_crm
 from pipelines.ingest.newsletter import ingest_newsletter
 from pipelines.ingest.shop import ingest_shop
@@ -56,6 +57,49 @@ def dbt_docs_site(
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path))})
 
 
+@dg.asset(
+    deps=[published_warehouse],
+    group_name="publish",
+    kinds={"csv"},
+    key=dg.AssetKey(["exports", "audiences"]),
+)
+def audience_exports(kundenorbit: KundenOrbitResource) -> dg.MaterializeResult:
+    """Next-best-action audiences: Mailchimp CSVs per marketing action, a HubSpot call
+    list (data/exports/audiences/). Only people with marketing consent in marketing lists."""
+    settings = kundenorbit.settings()
+    written = export_audiences(settings.warehouse, settings.exports_dir)
+    return dg.MaterializeResult(metadata={
+        "folder": dg.MetadataValue.path(str(settings.exports_dir)),
+        **{f"rows_{name}": n for name, n in written.items()},
+    })
+
+
+@dg.asset_check(asset=audience_exports, name="no_marketing_without_consent", blocking=True)
+def no_marketing_without_consent(kundenorbit: KundenOrbitResource) -> dg.AssetCheckResult:
+    """Every address in a marketing audience has marketing consent."""
+    settings = kundenorbit.settings()
+    result = check_audiences(settings.warehouse, settings.exports_dir)
+    return dg.AssetCheckResult(
+        passed=not result.without_consent,
+        description=("; ".join(result.without_consent[:20]) or
+                     f"{result.rows_checked} addresses in {result.files_checked} files have consent"),
+        metadata={"violations": len(result.without_consent)},
+    )
+
+
+@dg.asset_check(asset=audience_exports, name="no_unsubscribed_or_cleaned", blocking=True)
+def no_unsubscribed_or_cleaned(kundenorbit: KundenOrbitResource) -> dg.AssetCheckResult:
+    """Nobody unsubscribed or cleaned in the newsletter tool is in a marketing audience."""
+    settings = kundenorbit.settings()
+    result = check_audiences(settings.warehouse, settings.exports_dir)
+    return dg.AssetCheckResult(
+        passed=not result.unsubscribed_or_cleaned,
+        description=("; ".join(result.unsubscribed_or_cleaned[:20]) or
+                     f"none of {result.rows_checked} addresses is unsubscribed or cleaned"),
+        metadata={"violations": len(result.unsubscribed_or_cleaned)},
+    )
+
+
 settings = load_settings()
 
 kundenorbit_job = dg.define_asset_job(
@@ -73,7 +117,9 @@ defs = dg.Definitions(
         kundenorbit_dbt_models,
         published_warehouse,
         dbt_docs_site,
+        audience_exports,
     ],
+    asset_checks=[no_marketing_without_consent, no_unsubscribed_or_cleaned],
     jobs=[kundenorbit_job],
     schedules=[daily_refresh],
     sensors=[raw_files_sensor],

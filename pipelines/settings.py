@@ -49,6 +49,11 @@ class Settings:
         return self.warehouse_dir / "docs"
 
     @property
+    def exports_dir(self) -> Path:
+        """Audience files for Mailchimp / HubSpot (data/exports/audiences)."""
+        return self.home / "data" / "exports" / "audiences"
+
+    @property
     def dbt_project_dir(self) -> Path:
         return REPO_ROOT / "dbt_project"
 

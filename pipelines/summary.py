@@ -88,6 +88,11 @@ def print_summary(settings: Settings) -> None:
     ret, churn, repeat, month = s["retention"]
     print(f"  Retention  : {100 * (ret or 0):.1f} % in the month to {month} "
           f"(churn {100 * (churn or 0):.1f} %), repeat-purchase rate {100 * (repeat or 0):.1f} %")
+    audiences = sorted(settings.exports_dir.glob("*.csv"))
+    if audiences:
+        sizes = [(p.stem, max(0, sum(1 for _ in p.open(encoding="utf-8")) - 1)) for p in audiences]
+        print(f"  Audiences  : {settings.exports_dir}")
+        print("    " + ", ".join(f"{name} {n:,}" for name, n in sizes))
     print("  Worth it? " + ", ".join(f"{w} {n:,}" for w, n in s["worth_it"]))
     print()
     print("  Query it (read-only, safe while the next run builds):")

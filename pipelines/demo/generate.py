@@ -507,7 +507,9 @@ def generate(
 
     campaign_ids = [f"{h:010x}" for h in rng.integers(16**9, 16**10, 12)]
     sub = member_cols(members.filter(~pl.col("unsub") & ~pl.col("cleaned")))
-    uns = _unsub_frame(members, member_cols, campaign_ids)
+    uns = _append(_unsub_frame(members, member_cols, campaign_ids),
+                  planted["members_unsubscribed"])
+    sub = _append(sub, planted["members_subscribed"])
     cln = member_cols(members.filter(pl.col("cleaned"))).with_columns(
         CLEAN_TIME=pl.lit((end - dt.timedelta(days=40)).strftime("%Y-%m-%d %H:%M:%S")),
         CLEAN_CAMPAIGN_TITLE=pl.lit("Newsletter August"),

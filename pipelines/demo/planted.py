@@ -28,6 +28,8 @@ class Planted:
     nps: list[tuple[int, int, str]] = field(default_factory=list)  # (days, score, comment)
     company: tuple[str, str, int, float] | None = None  # name, industry, employees, open deal
     evangelist: bool = False
+    newsletter: str = ""  # "", "subscribed" or "unsubscribed" (Mailchimp audience)
+    expected_action: str = ""  # next-best action the tests expect ("" = not asserted)
 
 
 def _every(n: int, step: int, last: int, sku: str, name: str, price: float, qty: int = 1):
@@ -61,7 +63,18 @@ PLANTED = [
             nps=[(495, 1, "Nie wieder. Gerät defekt, Service unverschämt.")]),
     Planted("new", "Nina", "Neu", "nina.neu@web.de", "New", "",
             "a single first order 12 days ago",
-            orders=[(12, "KAF-003", "Entkoffeiniert 250 g", 8.50, 2)]),
+            orders=[(12, "KAF-003", "Entkoffeiniert 250 g", 8.50, 2)],
+            expected_action="welcome_package"),
+    Planted("valuable_going_quiet", "Vera", "Verstummt", "vera.verstummt@posteo.de",
+            "Formerly loyal", "B",
+            "10 orders of ~150 € every 30 days, then silence for 200 days",
+            orders=_every(10, 30, 200, "KAF-001", "Espresso Bohnen 1 kg", 24.90, 6),
+            expected_action="personal_call"),
+    Planted("unsubscribed_buyer", "Ulla", "Abgemeldet", "ulla.abgemeldet@web.de",
+            "Heavy users", "",
+            "buys monthly and ticked 'accepts marketing', but unsubscribed from the newsletter",
+            orders=_every(7, 30, 8, "TEE-003", "Chai Gewürzmischung", 11.50, 4),
+            newsletter="unsubscribed"),
     Planted("key_account_service", "Gerd", "Großkunde", "gerd.grosskunde@grossabnehmer.de",
             "Annoyed", "E",
             "the biggest account by revenue (machines), but 60 urgent tickets eat the margin",
@@ -83,6 +96,7 @@ PLANTED = [
 def planted_frames(start: dt.datetime, end: dt.datetime) -> dict[str, pl.DataFrame]:
     """Rows in the exports' own column names (all text), to append to each export."""
     shop, contacts, companies, deals, tickets, feedback, truth = [], [], [], [], [], [], []
+    members: dict[str, list[dict]] = {"subscribed": [], "unsubscribed": []}
     order_no, ticket_no = 900_001, 0
     for i, p in enumerate(PLANTED):
         contact_id = str(880_000_000 + i)
@@ -152,9 +166,23 @@ def planted_frames(start: dt.datetime, end: dt.datetime) -> dict[str, pl.DataFra
             feedback.append({"E-Mail": p.email,
                              "Datum": f"{end - dt.timedelta(days=days):%d.%m.%Y}",
                              "NPS": str(score), "Kommentar": comment})
+        if p.newsletter:
+            optin = end - dt.timedelta(days=300)
+            row = {"Email Address": p.email, "First Name": p.first, "Last Name": p.last,
+                   "MEMBER_RATING": "2", "OPTIN_TIME": f"{optin:%Y-%m-%d %H:%M:%S}",
+                   "CONFIRM_TIME": f"{optin:%Y-%m-%d %H:%M:%S}",
+                   "LAST_CHANGED": f"{optin:%Y-%m-%d %H:%M:%S}", "LEID": str(5_000_000 + i)}
+            if p.newsletter == "unsubscribed":
+                gone = end - dt.timedelta(days=20)
+                row |= {"UNSUB_TIME": f"{gone:%Y-%m-%d %H:%M:%S}",
+                        "LAST_CHANGED": f"{gone:%Y-%m-%d %H:%M:%S}",
+                        "UNSUB_REASON": "Ich erhalte zu viele E-Mails"}
+            members[p.newsletter].append(row)
         truth.append({"key": p.key, "email": p.email, "expected_segment": p.expected_segment,
-                      "expected_class": p.expected_class, "story": p.story})
+                      "expected_class": p.expected_class, "expected_action": p.expected_action,
+                      "newsletter": p.newsletter, "story": p.story})
     frame = lambda rows: pl.DataFrame(rows, infer_schema_length=None)  # noqa: E731
     return {"shop": frame(shop), "contacts": frame(contacts), "companies": frame(companies),
             "deals": frame(deals), "tickets": frame(tickets), "feedback": frame(feedback),
-            "truth": frame(truth)}
+            "members_subscribed": frame(members["subscribed"]),
+            "members_unsubscribed": frame(members["unsubscribed"]), "truth": frame(truth)}

@@ -1,0 +1,103 @@
+"""Audience exports (issue #4): one CSV per marketing audience, importable by Mailchimp
+(`Email Address, First Name, Last Name, TAGS`), and a call list importable by HubSpot.
+
+Consent is enforced twice: the query only selects people with marketing consent who are
+neither unsubscribed nor cleaned, and the asset checks re-read the written files and
+verify every address against the warehouse (`check_audiences`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+MAILCHIMP_COLUMNS = ["Email Address", "First Name", "Last Name", "TAGS"]
+HUBSPOT_COLUMNS = ["Email", "First Name", "Last Name", "Phone Number", "Company Name",
+                   "Next Best Action", "Reason"]
+CALL_LIST = "call_list"
+
+
+@dataclass(frozen=True)
+class AudienceCheck:
+    without_consent: list[str]
+    unsubscribed_or_cleaned: list[str]
+    files_checked: int
+    rows_checked: int
+
+
+def _atomic_write(frame: pl.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    frame.write_csv(tmp)
+    os.replace(tmp, path)
+
+
+def export_audiences(warehouse: Path, out_dir: Path) -> dict[str, int]:
+    """Write every audience file (header only when empty) → rows per file."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        audiences = [a for (a,) in con.execute(
+            "select distinct audience from config.action_catalogue where audience <> 'none'"
+        ).fetchall()]
+        rows = con.execute(
+            """select n.audience, n.action, n.label_en, n.reason, c.email, c.first_name,
+                      c.last_name, c.phone, d.company_name
+            from marts.next_best_actions n
+            join pii.customer_contacts c using (customer_id)
+            join marts.dim_customers d using (customer_id)
+            where n.audience <> 'none' and c.email is not null
+              and (n.audience = ?
+                   or (d.has_marketing_consent
+                       and d.newsletter_status not in ('unsubscribed', 'cleaned')))
+            order by n.audience, c.email""", [CALL_LIST]).fetchall()
+    finally:
+        con.close()
+    frame = pl.DataFrame(rows, orient="row", schema=[
+        "audience", "action", "label", "reason", "email", "first", "last", "phone", "company"])
+    written = {}
+    for audience in sorted(audiences):
+        part = frame.filter(pl.col("audience") == audience)
+        if audience == CALL_LIST:
+            out = part.select(
+                pl.col("email").alias("Email"), pl.col("first").alias("First Name"),
+                pl.col("last").alias("Last Name"), pl.col("phone").alias("Phone Number"),
+                pl.col("company").alias("Company Name"),
+                pl.col("label").alias("Next Best Action"), pl.col("reason").alias("Reason"))
+        else:
+            out = part.select(
+                pl.col("email").alias("Email Address"), pl.col("first").alias("First Name"),
+                pl.col("last").alias("Last Name"),
+                pl.format("kundenorbit-{}", pl.col("action")).alias("TAGS"))
+        _atomic_write(out, out_dir / f"{audience}.csv")
+        written[audience] = out.height
+    return written
+
+
+def check_audiences(warehouse: Path, out_dir: Path) -> AudienceCheck:
+    """Re-read every marketing audience file and check each address: known, with
+    marketing consent, and neither unsubscribed nor cleaned."""
+    files = [p for p in sorted(out_dir.glob("*.csv")) if p.stem != CALL_LIST]
+    emails: list[tuple[str, str]] = []
+    for path in files:
+        frame = pl.read_csv(path, infer_schema_length=0)
+        emails += [(path.name, e.strip().lower()) for e in frame["Email Address"].drop_nulls()]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        con.execute("create temp table audience_emails (file varchar, email varchar)")
+        if emails:
+            con.executemany("insert into audience_emails values (?, ?)", emails)
+        found = con.execute(
+            """select a.file, a.email, d.has_marketing_consent, d.newsletter_status
+            from audience_emails a
+            left join pii.customer_contacts c on c.email = a.email
+            left join marts.dim_customers d on d.customer_id = c.customer_id""").fetchall()
+    finally:
+        con.close()
+    without = sorted({f"{f}: {e}" for f, e, consent, _ in found if not consent})
+    unsub = sorted({f"{f}: {e}" for f, e, _, status in found
+                    if status in ("unsubscribed", "cleaned")})
+    return AudienceCheck(without, unsub, len(files), len(emails))
