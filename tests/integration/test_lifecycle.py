@@ -102,3 +102,29 @@ def test_auc_matches_a_hand_computed_case():
     # (0.5 vs 0.5 tie)=0.5 → (3 + 2 + 0.5) / 9
     assert auc(scores, labels) == pytest.approx(5.5 / 9)
     assert precision_at(scores, labels, 2) == 0.5
+
+
+def test_campaign_rates_match_the_activity_export(built_demo: Workspace):
+    activity = pl.read_csv(next((built_demo.raw / "newsletter").glob("campaign_activity*.csv")),
+                           infer_schema_length=0).with_columns(
+        email=pl.col("Email Address").str.strip_chars().str.to_lowercase())
+    per = activity.group_by("Campaign ID").agg(
+        recipients=pl.col("email").filter(pl.col("Action") == "sent").n_unique(),
+        bounced=pl.col("email").filter(pl.col("Action") == "bounce").n_unique(),
+        openers=pl.col("email").filter(pl.col("Action") == "open").n_unique(),
+    )
+    got = dict((cid, (r, b, o)) for cid, r, b, o in built_demo.query(
+        "select campaign_id, recipients, bounces, openers from marts.campaign_performance"))
+    for row in per.iter_rows(named=True):
+        assert got[row["Campaign ID"]] == (row["recipients"], row["bounced"], row["openers"])
+    conv = built_demo.query("""select converted_customers, recipients - bounces
+                               from marts.campaign_performance""")
+    assert all(0 <= c <= n for c, n in conv) and sum(c for c, _ in conv) > 0
+
+
+def test_bond_index_is_zero_without_communication(built_demo: Workspace):
+    assert built_demo.scalar("""select count(*) from marts.customer_bond_index b
+        join marts.dim_customers d using (customer_id)
+        where d.newsletter_status in ('unsubscribed', 'cleaned', 'not_a_member')
+          and d.newsletters_received_90d = 0 and b.bond_index <> 0""") == 0
+    assert built_demo.scalar("select max(bond_index) from marts.customer_bond_index") <= 2

@@ -56,6 +56,12 @@ segments as (
 
 ),
 
+bond as (
+
+    select * from {{ ref('customer_bond_index') }}
+
+),
+
 analysis_date as (
 
     select * from {{ ref('int_analysis_date') }}
@@ -171,6 +177,7 @@ final as (
         customer_value.worth_it,
         customer_value.margin_after_service_eur,
         customer_value.service_cost_eur,
+        bond.bond_index,
         analysis_date.as_of_date
     from people
     left join companies
@@ -189,6 +196,8 @@ final as (
         on people.customer_id = customer_value.customer_id
     left join segments
         on people.customer_id = segments.customer_id
+    left join bond
+        on people.customer_id = bond.customer_id
     cross join analysis_date
 
 )
