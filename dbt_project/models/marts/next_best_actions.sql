@@ -51,6 +51,7 @@ signals as (
         customer_value.is_key_account,
         customer_value.trend_score,
         customer_value.open_deal_amount_eur,
+        customer_value.net_revenue_previous_eur,
         coalesce(risk.risk_score, 0) as risk_score,
         coalesce(risk.risk_score, 0) >= {{ var('churn_worklist_min_risk') }}
             as is_on_worklist,
@@ -99,6 +100,7 @@ eligible as (
     where lifecycle_stage in ('new', 'active', 'loyal', 'reactivated')
         and (
             (trend_score >= {{ var('nba_upsell_min_trend') }}
+                and net_revenue_previous_eur > 0
                 and value_class in ('A', 'B', 'C'))
             or open_deal_amount_eur > 0
         )
