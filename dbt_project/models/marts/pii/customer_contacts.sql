@@ -57,14 +57,33 @@ emails as (
 
 ),
 
+billing as (
+
+    -- the latest checkout's billing name and phone, for people known only from the shop
+    select
+        {{ customer_key('email_normalised') }} as customer_id,
+        arg_max(billing_name, ordered_at) as billing_name,
+        arg_max(billing_phone, ordered_at) as billing_phone
+    from orders
+    where {{ is_matchable_email('email_normalised') }}
+    group by 1
+
+),
+
 final as (
 
     select
         people.customer_id,
         emails.email_normalised as email,
-        coalesce(contacts.first_name, members.first_name) as first_name,
-        coalesce(contacts.last_name, members.last_name) as last_name,
-        contacts.phone
+        coalesce(
+            contacts.first_name, members.first_name,
+            nullif(regexp_extract(billing.billing_name, '^(.*) [^ ]+$', 1), '')
+        ) as first_name,
+        coalesce(
+            contacts.last_name, members.last_name,
+            regexp_extract(billing.billing_name, '([^ ]+)$', 1)
+        ) as last_name,
+        coalesce(contacts.phone, billing.billing_phone) as phone
     from people
     left join emails
         on people.customer_id = emails.customer_id
@@ -72,6 +91,8 @@ final as (
         on people.crm_contact_id = contacts.contact_id
     left join members
         on emails.email_normalised = members.email_normalised
+    left join billing
+        on people.customer_id = billing.customer_id
 
 )
 

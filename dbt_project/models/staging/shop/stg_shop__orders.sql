@@ -55,6 +55,8 @@ renamed as (
 
         ----------  other
         payment_method,
+        nullif(trim(billing_name), '') as billing_name,
+        nullif(trim(coalesce(billing_phone, phone)), '') as billing_phone,
         nullif(trim(billing_company), '') as billing_company,
         upper(billing_country) as billing_country,
         lower(source_name) as sales_channel,
