@@ -8,13 +8,7 @@ source as (
 
 latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by record_id
-            order by _loaded_at desc, _source_file desc, _source_line desc
-        ) as version_rank
-    from source
+    {{ latest_version('source', 'record_id') }}
 
 ),
 
@@ -38,7 +32,6 @@ renamed as (
         _source_file,
         _source_line
     from latest
-    where version_rank = 1
 
 )
 
