@@ -57,6 +57,9 @@ base as (
         coalesce(payments.paid_orders_count, 0) as paid_orders_count,
         coalesce(payments.unpaid_orders_count, 0) as unpaid_orders_count,
         coalesce(payments.voided_orders_count, 0) as voided_orders_count,
+        coalesce(payments.refunded_orders_count, 0) as refunded_orders_count,
+        coalesce(payments.partially_refunded_orders_count, 0)
+            as partially_refunded_orders_count,
         payments.avg_days_to_pay,
         coalesce(payments.outstanding_eur, 0) as outstanding_eur,
         coalesce(payments.refund_rate, 0) as refund_rate,
@@ -307,6 +310,8 @@ final as (
         classified.paid_orders_count,
         classified.unpaid_orders_count,
         classified.voided_orders_count,
+        classified.refunded_orders_count,
+        classified.partially_refunded_orders_count,
         classified.avg_days_to_pay,
         classified.outstanding_eur,
         classified.refund_rate,
