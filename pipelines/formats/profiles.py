@@ -15,8 +15,6 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-FIELD_TYPES = ("text", "decimal", "integer", "timestamp", "boolean")
-
 
 def normalise_label(label: str) -> str:
     """Header label → comparison key (`"Country/Region"` → `"countryregion"`)."""

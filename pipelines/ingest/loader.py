@@ -636,10 +636,6 @@ def _slash_day_first(
     return n > 0
 
 
-def label_of(profile: Profile, name: str) -> str:
-    return next(f.labels[0] for f in profile.fields if f.name == name)
-
-
 __all__ = [
     "FileResult",
     "SourceResult",
