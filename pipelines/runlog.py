@@ -14,13 +14,19 @@ KEEP = re.compile(
 
 def main() -> int:
     failed = False
+    succeeded = False
     for raw in sys.stdin:
         line = raw.rstrip()
         if "RUN_FAILURE" in line or "STEP_FAILURE" in line:
             failed = True
+        if "RUN_SUCCESS" in line:
+            succeeded = True
         if KEEP.search(line) and "DeprecationWarning" not in line:
             print(line[-400:] if len(line) > 400 else line, flush=True)
-    return 1 if failed else 0
+    if not succeeded and not failed:
+        # the job never started (e.g. the code failed to load): say so, fail `make run`
+        print("kundenorbit_job did not run: see the error above", file=sys.stderr)
+    return 0 if succeeded and not failed else 1
 
 
 if __name__ == "__main__":

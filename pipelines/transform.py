@@ -14,12 +14,14 @@ from pipelines.resources import KundenOrbitResource
 
 
 class KundenOrbitDbtTranslator(DagsterDbtTranslator):
-    """dbt sources are the ingest assets (`raw/<source>__<entity>`); models are grouped
-    by layer (staging, intermediate, marts)."""
+    """dbt sources are the ingest assets (`raw/<source>__<entity>`) or the Python model
+    assets (`models/<table>`); models are grouped by layer (staging, intermediate, marts)."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey(["raw", dbt_resource_props["identifier"]])
+            # source `models` = tables written by Python model assets (pipelines/models/)
+            prefix = "models" if dbt_resource_props["source_name"] == "models" else "raw"
+            return dg.AssetKey([prefix, dbt_resource_props["identifier"]])
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:

@@ -59,7 +59,7 @@ in_scope as (
     select orders.*
     from orders
     cross join analysis_date
-    where cast(orders.ordered_at as date) <= analysis_date.as_of_date
+    where {{ local_date('orders.ordered_at') }} <= analysis_date.as_of_date
 
 ),
 
@@ -96,7 +96,7 @@ final as (
         shopify_order_id,
         customer_id,
         ordered_at,
-        cast(ordered_at as date) as order_date,
+        {{ local_date('ordered_at') }} as order_date,
         paid_at,
         cancelled_at,
         financial_status,

@@ -62,6 +62,12 @@ bond as (
 
 ),
 
+clv as (
+
+    select * from {{ ref('customer_clv') }}
+
+),
+
 analysis_date as (
 
     select * from {{ ref('int_analysis_date') }}
@@ -178,6 +184,14 @@ final as (
         customer_value.margin_after_service_eur,
         customer_value.service_cost_eur,
         bond.bond_index,
+
+        ----------  predictive CLV (BG/NBD + Gamma-Gamma, pipelines/models/clv.py)
+        clv.p_alive,
+        {%- for days in var('clv_horizons_days') %}
+        clv.expected_purchases_{{ days }}d,
+        {%- endfor %}
+        clv.predicted_clv_eur,
+        clv.predicted_margin_clv_eur,
         analysis_date.as_of_date
     from people
     left join companies
@@ -198,6 +212,8 @@ final as (
         on people.customer_id = segments.customer_id
     left join bond
         on people.customer_id = bond.customer_id
+    left join clv
+        on people.customer_id = clv.customer_id
     cross join analysis_date
 
 )

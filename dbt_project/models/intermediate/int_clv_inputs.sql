@@ -1,0 +1,116 @@
+-- Per-buyer purchase summary for the probabilistic CLV models (BG/NBD, Gamma-Gamma), as of
+-- the analysis date, in the conventions of Fader, Hardie & Lee (2005) / lifetimes:
+--   frequency     = number of repeat purchase *days* (several orders on one day count once;
+--                   the first purchase day does not count)
+--   recency_days  = days from the first to the last purchase day
+--   t_days        = days from the first purchase day to the analysis date
+--   mean_repeat_spend_eur = mean net revenue per repeat purchase day (first day excluded)
+-- A purchase is a revenue order (not cancelled, net revenue > 0). Orders after the analysis
+-- date form the hold-out period used by the back-test (holdout_* columns).
+with
+
+analysis_date as (
+
+    select * from {{ ref('int_analysis_date') }}
+
+),
+
+calibration_orders as (
+
+    select customer_id, order_date, net_revenue_eur
+    from {{ ref('int_orders_enriched') }}
+    where is_revenue_order
+        and customer_id is not null
+
+),
+
+purchase_days as (
+
+    select
+        customer_id,
+        order_date,
+        sum(net_revenue_eur) as day_spend_eur,
+        row_number() over (partition by customer_id order by order_date) as day_number
+    from calibration_orders
+    group by customer_id, order_date
+
+),
+
+summary as (
+
+    select
+        customer_id,
+        min(order_date) as first_purchase_date,
+        max(order_date) as last_purchase_date,
+        count(*) - 1 as frequency,
+        avg(day_spend_eur) filter (where day_number > 1) as mean_repeat_spend_eur
+    from purchase_days
+    group by customer_id
+
+),
+
+-- orders after the analysis date (int_orders_enriched stops at it)
+order_identities as (
+
+    select source_record_id as order_id, customer_id
+    from {{ ref('int_identities_matched') }}
+    where record_type = 'order'
+
+),
+
+all_orders as (
+
+    select
+        order_identities.customer_id,
+        {{ local_date('orders.ordered_at') }} as order_date,
+        not orders.is_cancelled
+            and orders.total_amount - orders.refunded_amount > 0 as is_revenue_order
+    from {{ ref('stg_shop__orders') }} as orders
+    inner join order_identities
+        on orders.order_id = order_identities.order_id
+
+),
+
+data_end as (
+
+    select max(all_orders.order_date) as last_order_date_in_data
+    from all_orders
+
+),
+
+holdout as (
+
+    select
+        all_orders.customer_id,
+        count(distinct all_orders.order_date) as holdout_repeat_purchases
+    from all_orders
+    cross join analysis_date
+    where all_orders.is_revenue_order
+        and all_orders.order_date > analysis_date.as_of_date
+    group by all_orders.customer_id
+
+),
+
+final as (
+
+    select
+        summary.customer_id,
+        analysis_date.as_of_date,
+        summary.first_purchase_date,
+        summary.last_purchase_date,
+        summary.frequency,
+        summary.last_purchase_date - summary.first_purchase_date as recency_days,
+        analysis_date.as_of_date - summary.first_purchase_date as t_days,
+        cast(summary.mean_repeat_spend_eur as double) as mean_repeat_spend_eur,
+        greatest(data_end.last_order_date_in_data - analysis_date.as_of_date, 0)
+            as holdout_days,
+        coalesce(holdout.holdout_repeat_purchases, 0) as holdout_repeat_purchases
+    from summary
+    cross join analysis_date
+    cross join data_end
+    left join holdout
+        on summary.customer_id = holdout.customer_id
+
+)
+
+select * from final

@@ -1,0 +1,1 @@
+"""Statistical models that run between dbt models (predictive CLV)."""
