@@ -70,11 +70,9 @@ def _worker(task: str, workdir: Path, people: int) -> dict:
         con.close()
         env = {**os.environ, "KUNDENORBIT_BUILD_DB": str(db), "KUNDENORBIT_ID_SALT": "bench",
                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "false"}
-        project = REPO_ROOT / "dbt_project"
-        subprocess.run([str(Path(sys.executable).parent / "dbt"), "build",
-                        "--project-dir", str(project), "--profiles-dir", str(project)],
-                       check=True, env=env, cwd=project, stdout=subprocess.DEVNULL if
-                       os.environ.get("BENCH_QUIET") else sys.stderr)
+        from pipelines.dbt import build_outside_dagster
+
+        build_outside_dagster(db, env, quiet=bool(os.environ.get("BENCH_QUIET")))
     else:
         raise ValueError(task)
     seconds = time.perf_counter() - start

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,10 +20,9 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from pipelines.dbt import build_outside_dagster
 from pipelines.demo.generate import DemoParams, generate
-from pipelines.docs import dbt_executable
 from pipelines.ingest.loader import load_source
-from pipelines.settings import REPO_ROOT
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -54,9 +52,7 @@ def evaluate(people: int, seed: int, workdir: Path) -> dict:
     con.close()
     env = {**os.environ, "KUNDENORBIT_BUILD_DB": str(db), "KUNDENORBIT_ID_SALT": "evaluate",
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "false"}
-    project = REPO_ROOT / "dbt_project"
-    subprocess.run([dbt_executable(), "build", "--quiet", "--project-dir", str(project),
-                    "--profiles-dir", str(project)], check=True, env=env, cwd=project)
+    build_outside_dagster(db, env)
     con = duckdb.connect(str(db), read_only=True)
     as_of = con.execute("select as_of_date from intermediate.int_analysis_date").fetchone()[0]
     rows = con.execute("""select c.email, r.risk_score, r.days_since_last_order

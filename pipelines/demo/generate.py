@@ -82,6 +82,32 @@ def _de_amount(col: pl.Expr) -> pl.Expr:
     return grouped + "," + frac
 
 
+def purchase_process(rng: np.random.Generator, params: DemoParams, n: int, window_days: float,
+                     is_buyer: np.ndarray):
+    """The BG/NBD process behind the demo: λ ~ Gamma(r, α) purchases per day, first purchase
+    uniform in the window, after each repeat purchase a drop-out with p ~ Beta(a, b).
+    Returns per person (λ, p, first purchase day, death day) and all repeat purchases
+    (owner index, day) — also those after the window; callers cut at the window end."""
+    lam = rng.gamma(params.r, 1.0 / params.alpha, n)  # purchases per day
+    p = rng.beta(params.a, params.b, n)
+    t0 = rng.uniform(0, window_days, n)  # first purchase, days since window start
+    j = np.minimum(rng.geometric(p), 400)  # repeat purchases until dropout (BG/NBD)
+    j = np.where(is_buyer, j, 0)
+    owner = np.repeat(np.arange(n), j)
+    gaps = rng.exponential(1.0, owner.size) / lam[owner]
+    csum = np.cumsum(gaps)
+    starts = np.cumsum(j) - j  # index of each person's first repeat purchase
+    base = np.zeros(n)
+    base[j > 0] = csum[starts[j > 0]] - gaps[starts[j > 0]]
+    offsets = np.repeat(base, j)
+    t_rep = t0[owner] + (csum - offsets)  # times of repeat purchases
+    death = np.full(n, np.inf)
+    last_idx = np.cumsum(j) - 1
+    has = j > 0
+    death[has] = t_rep[last_idx[has]]  # drops out right after the J-th repeat purchase
+    return lam, p, t0, owner, t_rep, death
+
+
 def generate(
     raw_dir: Path,
     truth_dir: Path,
@@ -134,23 +160,7 @@ def generate(
     bar.update()
 
     # ------------------------------------------------------------ purchases (BG/NBD)
-    lam = rng.gamma(params.r, 1.0 / params.alpha, n)  # purchases per day
-    p = rng.beta(params.a, params.b, n)
-    t0 = rng.uniform(0, window_days, n)  # first purchase, days since window start
-    j = np.minimum(rng.geometric(p), 400)  # repeat purchases until dropout (BG/NBD)
-    j = np.where(is_buyer, j, 0)
-    owner = np.repeat(np.arange(n), j)
-    gaps = rng.exponential(1.0, owner.size) / lam[owner]
-    csum = np.cumsum(gaps)
-    starts = np.cumsum(j) - j  # index of each person's first repeat purchase
-    base = np.zeros(n)
-    base[j > 0] = csum[starts[j > 0]] - gaps[starts[j > 0]]
-    offsets = np.repeat(base, j)
-    t_rep = t0[owner] + (csum - offsets)  # times of repeat purchases
-    death = np.full(n, np.inf)
-    last_idx = np.cumsum(j) - 1
-    has = j > 0
-    death[has] = t_rep[last_idx[has]]  # drops out right after the J-th repeat purchase
+    lam, p, t0, owner, t_rep, death = purchase_process(rng, params, n, window_days, is_buyer)
     keep = t_rep <= window_days
     ord_owner = np.concatenate([np.arange(n)[is_buyer], owner[keep]])
     ord_t = np.concatenate([t0[is_buyer], t_rep[keep]])

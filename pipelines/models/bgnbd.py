@@ -26,11 +26,13 @@ terms that depend on ``x`` alone are evaluated once per distinct ``x`` and gathe
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln, hyp2f1
+
+from pipelines.models._mle import std_errors as _std_errors
 
 # Parameters are searched in ln-space inside these bounds; a result at a bound is reported.
 LOG_BOUNDS = (math.log(1e-6), math.log(1e6))
@@ -57,6 +59,7 @@ class FitResult:
     iterations: int
     message: str
     n_customers: int
+    std_errors: dict[str, float] = field(default_factory=dict)
 
 
 class _Data:
@@ -150,9 +153,11 @@ def fit(x, t_x, T, weights=None, start: BgNbdParams | None = None) -> FitResult:
     at_bounds = tuple(name for name, v in zip(PARAMETER_NAMES, res.x, strict=True)
                       if v <= LOG_BOUNDS[0] + 1e-3 or v >= LOG_BOUNDS[1] - 1e-3)
     finite = bool(np.isfinite(res.fun)) and bool(np.isfinite(theta).all())
+    std_errors = _std_errors(_neg_ll_and_grad, res.x, (d,), d.n, PARAMETER_NAMES) if finite else {}
     return FitResult(params=params, log_likelihood=float(-res.fun * d.n),
                      converged=bool(res.success) and finite, at_bounds=at_bounds,
-                     iterations=int(res.nit), message=str(res.message), n_customers=int(d.n))
+                     iterations=int(res.nit), message=str(res.message), std_errors=std_errors,
+                     n_customers=int(d.n))
 
 
 def _dropout_odds(p: BgNbdParams, x, t_x, T) -> np.ndarray:

@@ -28,8 +28,8 @@ Settings: `clv_*` vars in `dbt_project/dbt_project.yml` (the one place for busin
 import hashlib
 import math
 import time
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -180,6 +180,8 @@ def compute(inputs: pl.DataFrame, config: ClvConfig) -> ClvRun:
 
     spend = inputs["mean_repeat_spend_eur"].to_numpy().astype(np.float64)
     rep_mask = (x_all > 0) & np.isfinite(spend) & (spend > 0)
+    if rep_mask.sum() < 2:
+        return unfitted("no repeat buyers with a positive repeat spend: Gamma-Gamma cannot be fitted")
     t1 = time.perf_counter()
     gg = gamma_gamma.fit(x_all[rep_mask], spend[rep_mask])
     seconds["fit_gamma_gamma"] = time.perf_counter() - t1
@@ -191,6 +193,9 @@ def compute(inputs: pl.DataFrame, config: ClvConfig) -> ClvRun:
             problems.append(f"{name} did not converge ({fit.message})")
         if fit.at_bounds:
             problems.append(f"{name} parameter(s) at the search bound: {', '.join(fit.at_bounds)}")
+        if _unidentified(fit):
+            problems.append(f"{name} parameter(s) not identified by the data (no finite standard "
+                            f"error): {', '.join(_unidentified(fit))}")
     if gg.params.q <= 1:
         problems.append(f"Gamma-Gamma q = {gg.params.q:.3f} ≤ 1: mean spend is not finite")
     if problems:
@@ -244,6 +249,10 @@ def compute(inputs: pl.DataFrame, config: ClvConfig) -> ClvRun:
     return run
 
 
+def _unidentified(fit) -> list[str]:
+    return [k for k, v in fit.std_errors.items() if not math.isfinite(v)] if fit.converged else []
+
+
 def _parameters_frame(bg, gg, config: ClvConfig, as_of, n: int) -> pl.DataFrame:
     rows = []
     for model, fit, unit in (("bg_nbd", bg, config.time_unit), ("gamma_gamma", gg, None)):
@@ -252,6 +261,7 @@ def _parameters_frame(bg, gg, config: ClvConfig, as_of, n: int) -> pl.DataFrame:
         for name, value in fit.params.as_dict().items():
             rows.append({
                 "model": model, "parameter": name, "value": value,
+                "std_error": fit.std_errors.get(name),
                 # only α carries a time unit (a rate); r, a, b are unit-free
                 "time_unit": unit if name == "alpha" else None,
                 "log_likelihood": fit.log_likelihood, "n_customers": fit.n_customers,
@@ -259,7 +269,8 @@ def _parameters_frame(bg, gg, config: ClvConfig, as_of, n: int) -> pl.DataFrame:
                 "at_bound": name in fit.at_bounds, "iterations": fit.iterations,
             })
     return pl.DataFrame(rows, schema={
-        "model": pl.String, "parameter": pl.String, "value": pl.Float64, "time_unit": pl.String,
+        "model": pl.String, "parameter": pl.String, "value": pl.Float64, "std_error": pl.Float64,
+        "time_unit": pl.String,
         "log_likelihood": pl.Float64, "n_customers": pl.Int64, "as_of_date": pl.Date,
         "converged": pl.Boolean, "at_bound": pl.Boolean, "iterations": pl.Int64,
     })
@@ -352,7 +363,9 @@ def checks(run: ClvRun) -> list[CheckOutcome]:
         else f"not fitted — {run.null_reason}",
         {n.replace("/", "").lower() + "_log_likelihood": f.log_likelihood for n, f in fits}))
 
-    at_bounds = [f"{n} {', '.join(f.at_bounds)}" for n, f in fits if f.at_bounds]
+    at_bounds = [f"{n} {', '.join(f.at_bounds)} at the search bound" for n, f in fits if f.at_bounds]
+    at_bounds += [f"{n} {', '.join(_unidentified(f))} not identified (no finite standard error)"
+                  for n, f in fits if _unidentified(f)]
     q_bad = run.gg_fit is not None and run.gg_fit.params.q <= 1
     bounds_ok = bool(fits) and not at_bounds and not q_bad
     params = {f"{n}.{k}": v for n, f in fits for k, v in f.params.as_dict().items()}
@@ -420,9 +433,29 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         pl.col("as_of_date").cast(pl.Date))
 
 
-def _to_pandas(df: pl.DataFrame) -> pd.DataFrame:
-    """A polars frame as pandas via numpy (DuckDB scans pandas without pyarrow)."""
-    return pd.DataFrame({c: df[c].to_numpy() for c in df.columns})
+_DUCKDB_TYPES = {pl.String: "varchar", pl.Float64: "double", pl.Int64: "bigint", pl.Date: "date",
+                 pl.Boolean: "boolean"}
+
+
+def _replace_table(con: duckdb.DuckDBPyConnection, name: str, df: pl.DataFrame) -> None:
+    """`create or replace` with the frame's declared column types (kept even when it is
+    empty), filled via pandas/numpy: DuckDB scans pandas without pyarrow."""
+    columns = ", ".join(f'"{c}" {_DUCKDB_TYPES[t]}' for c, t in df.schema.items())
+    con.execute(f"create or replace table {name} ({columns})")
+    _insert(con, name, df)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, name: str, df: pl.DataFrame) -> None:
+    if df.height == 0:
+        return
+    frame = pd.DataFrame({c: df[c].to_list() if df.schema[c] == pl.Date else df[c].to_numpy()
+                          for c in df.columns})
+    casts = ", ".join(f'cast("{c}" as {_DUCKDB_TYPES[t]})' for c, t in df.schema.items())
+    con.register("_clv_frame", frame)
+    try:
+        con.execute(f"insert into {name} select {casts} from _clv_frame")
+    finally:
+        con.unregister("_clv_frame")
 
 
 def _fingerprint(inputs: pl.DataFrame, config: ClvConfig) -> str:
@@ -436,21 +469,28 @@ def write(con: duckdb.DuckDBPyConnection, run: ClvRun, fingerprint: str) -> None
     """Replace predictions and back-test; append the parameters unless this exact input
     (fingerprint of inputs + config) was fitted before."""
     con.execute(f"create schema if not exists {SCHEMA}")
-    preds, backtest = _to_pandas(run.predictions), _to_pandas(run.backtest)  # noqa: F841 (DuckDB scans them)
-    con.execute(f"create or replace table {SCHEMA}.clv_predictions as select * from preds")
-    con.execute(f"create or replace table {SCHEMA}.clv_backtest as select * from backtest")
-    params = _to_pandas(run.parameters.with_columns(  # noqa: F841
+    _replace_table(con, f"{SCHEMA}.clv_predictions", run.predictions)
+    _replace_table(con, f"{SCHEMA}.clv_backtest", run.backtest)
+    params = run.parameters.with_columns(
         pl.lit(fingerprint).alias("input_fingerprint"),
-        pl.lit(run.null_reason).cast(pl.String).alias("message"),
-    ))
-    con.execute(f"""
-        create table if not exists {SCHEMA}.clv_model_parameters as
-        select *, current_timestamp::timestamp as fitted_at from params limit 0""")
+        pl.lit(run.null_reason, dtype=pl.String).alias("message"),
+    )
+    expected = [(c, _DUCKDB_TYPES[t].upper()) for c, t in params.schema.items()]
+    expected.append(("fitted_at", "TIMESTAMP"))
+    layout = con.execute("select column_name, upper(data_type) from information_schema.columns "
+                         "where table_schema = ? and table_name = 'clv_model_parameters' "
+                         "order by ordinal_position", [SCHEMA]).fetchall()
+    if layout != expected:  # new, or written by an older version: start the history afresh
+        _replace_table(con, f"{SCHEMA}.clv_model_parameters", params.head(0))
+        con.execute(f"alter table {SCHEMA}.clv_model_parameters add column fitted_at timestamp")
     seen = con.execute(f"select count(*) from {SCHEMA}.clv_model_parameters where input_fingerprint = ?",
                        [fingerprint]).fetchone()[0]
     if not seen:
+        staging = f"{SCHEMA}.clv_model_parameters_new"
+        _replace_table(con, staging, params)
         con.execute(f"insert into {SCHEMA}.clv_model_parameters "
-                    "select *, current_timestamp::timestamp from params")
+                    f"select *, current_timestamp::timestamp from {staging}")
+        con.execute(f"drop table {staging}")
 
 
 def run_clv(build_db: Path, config: ClvConfig) -> ClvRun:

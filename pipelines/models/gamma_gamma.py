@@ -15,11 +15,13 @@ maximised over ln p, ln q, ln γ with L-BFGS-B and the analytic gradient.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
+
+from pipelines.models._mle import std_errors as _std_errors
 
 LOG_BOUNDS = (math.log(1e-6), math.log(1e6))
 PARAMETER_NAMES = ("p", "q", "gamma")
@@ -49,6 +51,7 @@ class FitResult:
     iterations: int
     message: str
     n_customers: int
+    std_errors: dict[str, float] = field(default_factory=dict)
 
 
 def _prepare(x, m):
@@ -99,9 +102,12 @@ def fit(x, m, start: GammaGammaParams | None = None) -> FitResult:
     at_bounds = tuple(name for name, v in zip(PARAMETER_NAMES, res.x, strict=True)
                       if v <= LOG_BOUNDS[0] + 1e-3 or v >= LOG_BOUNDS[1] - 1e-3)
     finite = bool(np.isfinite(res.fun)) and bool(np.isfinite(theta).all())
+    std_errors = (_std_errors(_neg_ll_and_grad, res.x, (x, m, log_m, log_x), len(x), PARAMETER_NAMES)
+                  if finite else {})
     return FitResult(params=params, log_likelihood=float(-res.fun * len(x)),
                      converged=bool(res.success) and finite, at_bounds=at_bounds,
-                     iterations=int(res.nit), message=str(res.message), n_customers=len(x))
+                     iterations=int(res.nit), message=str(res.message), std_errors=std_errors,
+                     n_customers=len(x))
 
 
 def expected_spend(params: GammaGammaParams, x, m) -> np.ndarray:

@@ -5,6 +5,7 @@ select
     model,
     parameter,
     value,
+    std_error,
     time_unit,
     log_likelihood,
     n_customers,
