@@ -252,7 +252,7 @@ def test_check_enough_repeat_buyers(cdnow_summary):
 
 
 def test_check_fit_converged():
-    x = np.array([1, 0, 2]); t = np.array([1.0, 0.0, 2.0]); T = np.array([3.0, 3.0, 3.0])
+    x, t, T = np.array([1, 0, 2]), np.array([1.0, 0.0, 2.0]), np.array([3.0, 3.0, 3.0])
     good = bgnbd.fit(x, t, T)
     base = _fake_run(good)
     assert outcome(base, "clv_fit_converged").passed

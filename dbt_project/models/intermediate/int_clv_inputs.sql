@@ -5,7 +5,8 @@
 --   recency_days  = days from the first to the last purchase day
 --   t_days        = days from the first purchase day to the analysis date
 --   mean_repeat_spend_eur = mean net revenue per repeat purchase day (first day excluded)
--- A purchase is a revenue order (not cancelled, net revenue > 0). Orders after the analysis
+-- A purchase is an order that was neither cancelled nor fully refunded (a 0 € order counts,
+-- as in CDNOW / lifetimes; see int_orders_enriched.is_purchase). Orders after the analysis
 -- date form the hold-out period used by the back-test (holdout_* columns).
 with
 
@@ -19,7 +20,7 @@ calibration_orders as (
 
     select customer_id, order_date, net_revenue_eur
     from {{ ref('int_orders_enriched') }}
-    where is_revenue_order
+    where is_purchase
         and customer_id is not null
 
 ),
@@ -64,7 +65,8 @@ all_orders as (
         order_identities.customer_id,
         {{ local_date('orders.ordered_at') }} as order_date,
         not orders.is_cancelled
-            and orders.total_amount - orders.refunded_amount > 0 as is_revenue_order
+            and (orders.total_amount = 0 or orders.refunded_amount < orders.total_amount)
+            as is_purchase
     from {{ ref('stg_shop__orders') }} as orders
     inner join order_identities
         on orders.order_id = order_identities.order_id
@@ -85,7 +87,7 @@ holdout as (
         count(distinct all_orders.order_date) as holdout_repeat_purchases
     from all_orders
     cross join analysis_date
-    where all_orders.is_revenue_order
+    where all_orders.is_purchase
         and all_orders.order_date > analysis_date.as_of_date
     group by all_orders.customer_id
 

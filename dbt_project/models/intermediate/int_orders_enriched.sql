@@ -139,6 +139,10 @@ final as (
             )
         end as payment_fee_eur,
         not is_cancelled and total_amount - refunded_amount > 0 as is_revenue_order,
+        -- a purchase event for the CLV models: not cancelled, not fully refunded; a 0 €
+        -- order (free sample, 100 % voucher) counts, as in the CDNOW data and lifetimes
+        not is_cancelled
+            and (total_amount = 0 or refunded_amount < total_amount) as is_purchase,
         _source_file,
         _source_line
     from amounts

@@ -64,7 +64,7 @@ final as (
         ) as predicted_margin_clv_eur,
         coalesce(
             predictions.clv_null_reason,
-            case when predictions.customer_id is null then 'no revenue order yet' end
+            case when predictions.customer_id is null then 'no purchase yet (only cancelled or fully refunded orders)' end
         ) as clv_null_reason
     from customer_orders
     left join predictions
