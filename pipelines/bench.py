@@ -9,9 +9,12 @@ Every measurement runs in a fresh subprocess, which reports its wall time and pe
 | re-ingest          | same file again (ledger skip)            | first ingest                         |
 | demo generation    | `kundenorbit demo --people N`            | —                                    |
 | build              | ingest all sources + `dbt build`         | —                                    |
+| CLV models         | BG/NBD + Gamma-Gamma on 1 M customers    | lifetimes, PyMC-Marketing (MAP)      |
 
 Usage: python -m pipelines.bench [--people 20000,100000] [--repeats 3]
-Environment: BENCH_PEOPLE overrides --people (e.g. 1000000 for the full-scale check).
+Environment: BENCH_PEOPLE overrides --people (e.g. 1000000 for the full-scale check);
+BENCH_CLV_CUSTOMERS (default 1000000) sizes the CLV part, BENCH_ONLY=clv|pipeline runs one
+part, BENCH_BASELINES=0 skips the lifetimes / PyMC-Marketing baselines.
 """
 
 from __future__ import annotations
@@ -114,10 +117,18 @@ def main() -> int:
         return 0
 
     sizes = [int(x) for x in str(args.people).split(",")]
+    only = os.environ.get("BENCH_ONLY", "")
     results = []
+    clv_result = None
     root = Path(tempfile.mkdtemp(prefix="kundenorbit-bench-"))
     try:
-        for n in sizes:
+        if only in ("", "clv"):
+            from pipelines.benchmarks import clv as clv_bench
+
+            clv_result = clv_bench.run(int(os.environ.get("BENCH_CLV_CUSTOMERS", "1000000")), root,
+                                       args.repeats)
+            print("\n" + "\n".join(clv_bench.report(clv_result)) + "\n", flush=True)
+        for n in sizes if only in ("", "pipeline") else []:
             work = root / str(n)
             work.mkdir()
             print(f"bench: {n:,} people …", flush=True)
@@ -147,7 +158,11 @@ def main() -> int:
               f"{r['build']['peak_rss_mb']:.0f} |")
     out = REPO_ROOT / "data" / "warehouse" / "bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    out.write_text(json.dumps({"pipeline": results, "clv": clv_result}, indent=2))
+    if clv_result:
+        from pipelines.benchmarks import clv as clv_bench
+
+        print("\n" + "\n".join(clv_bench.report(clv_result)))
     print(f"\nbench: raw numbers in {out}")
     return 0
 

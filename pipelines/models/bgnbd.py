@@ -83,6 +83,11 @@ class _Data:
         self.T0, inverse = np.unique(T[zero], return_inverse=True)
         self.w0 = np.bincount(inverse, weights=w[zero], minlength=len(self.T0))
         self.x1, self.tx1, self.T1, self.w1 = x[~zero], t_x[~zero], T[~zero], w[~zero]
+        # T and t_x take few distinct values (days): logs are computed per distinct value
+        # and gathered, which halves the cost of an evaluation on a million customers
+        self.T1_u, self.T1_i = np.unique(self.T1, return_inverse=True)
+        self.tx1_u, self.tx1_i = np.unique(self.tx1, return_inverse=True)
+        self.b_idx = self.x1 - 1
         # how many customers have each x (for the per-x terms)
         self.x_max = int(x.max())
         self.count_x = np.bincount(x, weights=w, minlength=self.x_max + 1)
@@ -113,17 +118,21 @@ def _neg_ll_and_grad(log_theta: np.ndarray, d: _Data) -> tuple[float, np.ndarray
     #     purchase" (A4), as A3 + softplus(A4 − A3); w4 = sigmoid(A4 − A3) is A4's share
     if len(d.x1):
         rx = r + d.x1
-        log_aT = np.log(alpha + d.T1)
-        log_atx = np.log(alpha + d.tx1)
-        log_bx = np.log(b + d.xs[1:] - 1.0)  # per distinct x ≥ 1
-        diff = math.log(a) - log_bx[d.x1 - 1] - rx * (log_atx - log_aT)
-        ll += float(d.w1 @ (np.logaddexp(0.0, diff) - rx * log_aT))
-        w4 = d.w1 / (1.0 + np.exp(-diff))
+        inv_aT_u, inv_atx_u = 1.0 / (alpha + d.T1_u), 1.0 / (alpha + d.tx1_u)
+        log_aT = np.log(alpha + d.T1_u)[d.T1_i]
+        log_atx = np.log(alpha + d.tx1_u)[d.tx1_i]
+        inv_b = 1.0 / (b + d.xs[1:] - 1.0)  # per distinct x ≥ 1
+        diff = (math.log(a) + np.log(inv_b))[d.b_idx] - rx * (log_atx - log_aT)
+        # softplus(diff) and sigmoid(diff) from one exp, stable for any sign
+        e = np.exp(-np.abs(diff))
+        ll += float(d.w1 @ (np.maximum(diff, 0.0) + np.log1p(e) - rx * log_aT))
+        w4 = d.w1 * np.where(diff >= 0, 1.0, e) / (1.0 + e)
         w3 = d.w1 - w4
         g_r -= float(w3 @ log_aT + w4 @ log_atx)
-        g_alpha -= float(w3 @ (rx / (alpha + d.T1)) + w4 @ (rx / (alpha + d.tx1)))
+        g_alpha -= float(np.bincount(d.T1_i, weights=w3 * rx, minlength=len(d.T1_u)) @ inv_aT_u
+                         + np.bincount(d.tx1_i, weights=w4 * rx, minlength=len(d.tx1_u)) @ inv_atx_u)
         g_a += float(w4.sum()) / a
-        g_b -= float(w4 @ (1.0 / (b + d.xs[1:] - 1.0))[d.x1 - 1])
+        g_b -= float(w4 @ inv_b[d.b_idx])
 
     grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])  # chain rule for ln θ
     return -ll / d.n, -grad / d.n

@@ -66,35 +66,54 @@ def _prepare(x, m):
     return x, m
 
 
-def _neg_ll_and_grad(log_theta: np.ndarray, x: np.ndarray, m: np.ndarray, log_m: np.ndarray,
-                     log_x: np.ndarray) -> tuple[float, np.ndarray]:
+class _Data:
+    """Repeat buyers' (x, m) with everything that does not depend on the parameters
+    precomputed; terms that depend on x only are evaluated once per distinct x."""
+
+    def __init__(self, x: np.ndarray, m: np.ndarray):
+        self.x, self.m = x, m
+        self.n = len(x)
+        self.x_u, self.x_i, counts = np.unique(x, return_inverse=True, return_counts=True)
+        self.count_u = counts.astype(np.float64)
+        self.sum_log_m = float(np.log(m).sum())
+        self.sum_x_log_m = float(x @ np.log(m))
+        self.log_x_u = np.log(self.x_u)
+
+
+def _neg_ll_and_grad(log_theta: np.ndarray, d: _Data) -> tuple[float, np.ndarray]:
+    """Mean negative log-likelihood of Fader & Hardie's Gamma-Gamma and its gradient in
+    log-parameters. Per customer: ln Γ(px+q) − ln Γ(px) − ln Γ(q) + q ln γ + (px−1) ln m
+    + px ln x − (px+q) ln(γ + x m)."""
     p, q, g = np.exp(log_theta)
-    px = p * x
-    log_gxm = np.log(g + x * m)
-    ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * math.log(g)
-          + (px - 1.0) * log_m + px * log_x - (px + q) * log_gxm)
-    dig_pxq = digamma(px + q)
-    g_p = x * (dig_pxq - digamma(px) + log_m + log_x - log_gxm)
-    g_q = dig_pxq - digamma(q) + math.log(g) - log_gxm
-    g_g = q / g - (px + q) / (g + x * m)
-    n = len(x)
-    grad = np.array([g_p.sum() * p, g_q.sum() * q, g_g.sum() * g])
-    return -float(ll.sum()) / n, -grad / n
+    px_u = p * d.x_u
+    c = d.count_u
+    gl = gammaln(px_u + q) - gammaln(px_u) + px_u * d.log_x_u
+    dig = digamma(px_u + q)
+    log_gxm = np.log(g + d.x * d.m)
+    sum_log_gxm = float(log_gxm.sum())
+    sum_x_log_gxm = float(d.x @ log_gxm)
+    ll = (float(c @ gl) + d.n * (q * math.log(g) - gammaln(q))
+          + p * d.sum_x_log_m - d.sum_log_m - p * sum_x_log_gxm - q * sum_log_gxm)
+    g_p = float(c @ (d.x_u * (dig - digamma(px_u) + d.log_x_u))) + d.sum_x_log_m - sum_x_log_gxm
+    g_q = float(c @ dig) - d.n * digamma(q) + d.n * math.log(g) - sum_log_gxm
+    g_g = d.n * q / g - float(((p * d.x + q) / (g + d.x * d.m)).sum())
+    grad = np.array([g_p * p, g_q * q, g_g * g])
+    return -ll / d.n, -grad / d.n
 
 
 def log_likelihood(params: GammaGammaParams, x, m) -> float:
-    x, m = _prepare(x, m)
-    value, _ = _neg_ll_and_grad(np.log([params.p, params.q, params.gamma]), x, m, np.log(m), np.log(x))
-    return -value * len(x)
+    d = _Data(*_prepare(x, m))
+    value, _ = _neg_ll_and_grad(np.log([params.p, params.q, params.gamma]), d)
+    return -value * d.n
 
 
 def fit(x, m, start: GammaGammaParams | None = None) -> FitResult:
     x, m = _prepare(x, m)
-    log_m, log_x = np.log(m), np.log(x)
+    d = _Data(x, m)
     if start is None:
         start = GammaGammaParams(p=1.0, q=2.0, gamma=float(np.mean(m)))
     res = minimize(_neg_ll_and_grad, np.log([start.p, start.q, start.gamma]),
-                   args=(x, m, log_m, log_x), jac=True, method="L-BFGS-B",
+                   args=(d,), jac=True, method="L-BFGS-B",
                    bounds=[LOG_BOUNDS] * 3,
                    options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-8})
     theta = np.exp(res.x)
@@ -102,12 +121,11 @@ def fit(x, m, start: GammaGammaParams | None = None) -> FitResult:
     at_bounds = tuple(name for name, v in zip(PARAMETER_NAMES, res.x, strict=True)
                       if v <= LOG_BOUNDS[0] + 1e-3 or v >= LOG_BOUNDS[1] - 1e-3)
     finite = bool(np.isfinite(res.fun)) and bool(np.isfinite(theta).all())
-    std_errors = (_std_errors(_neg_ll_and_grad, res.x, (x, m, log_m, log_x), len(x), PARAMETER_NAMES)
-                  if finite else {})
-    return FitResult(params=params, log_likelihood=float(-res.fun * len(x)),
+    std_errors = _std_errors(_neg_ll_and_grad, res.x, (d,), d.n, PARAMETER_NAMES) if finite else {}
+    return FitResult(params=params, log_likelihood=float(-res.fun * d.n),
                      converged=bool(res.success) and finite, at_bounds=at_bounds,
                      iterations=int(res.nit), message=str(res.message), std_errors=std_errors,
-                     n_customers=len(x))
+                     n_customers=d.n)
 
 
 def expected_spend(params: GammaGammaParams, x, m) -> np.ndarray:

@@ -251,9 +251,9 @@ def test_check_enough_repeat_buyers(cdnow_summary):
     assert not outcome(small, "clv_outputs_finite").passed
 
 
-def test_check_fit_converged():
-    x, t, T = np.array([1, 0, 2]), np.array([1.0, 0.0, 2.0]), np.array([3.0, 3.0, 3.0])
-    good = bgnbd.fit(x, t, T)
+def test_check_fit_converged(cdnow_summary):
+    d = cdnow_summary
+    good = bgnbd.fit(d["x"].to_numpy(), d["t_x"].to_numpy(), d["T"].to_numpy())
     base = _fake_run(good)
     assert outcome(base, "clv_fit_converged").passed
     stuck = dataclasses.replace(good, converged=False, message="ABNORMAL_TERMINATION_IN_LNSRCH")
@@ -328,3 +328,25 @@ def test_config_comes_from_dbt_project_vars(tmp_path):
     with pytest.raises(ValueError, match="clv_time_unit"):
         ClvConfig.from_dbt_project(tmp_path)
     assert math.isclose(ClvConfig(time_unit="day").unit_days, 1.0)
+
+
+@pytest.mark.parametrize("theta", [(0.24, 4.4, 0.79, 2.4), (2.0, 0.5, 5.0, 0.3), (0.05, 60.0, 0.1, 9.0)])
+def test_bgnbd_analytic_gradient_matches_finite_differences(cdnow_summary, theta):
+    from scipy.optimize import check_grad
+
+    d = bgnbd._Data(cdnow_summary["x"].to_numpy(), cdnow_summary["t_x"].to_numpy(),
+                    cdnow_summary["T"].to_numpy(), None)
+    err = check_grad(lambda z: bgnbd._neg_ll_and_grad(z, d)[0],
+                     lambda z: bgnbd._neg_ll_and_grad(z, d)[1], np.log(theta))
+    assert err < 1e-5
+
+
+@pytest.mark.parametrize("theta", [(6.0, 3.7, 15.0), (1.0, 0.5, 100.0)])
+def test_gamma_gamma_analytic_gradient_matches_finite_differences(cdnow_summary, theta):
+    from scipy.optimize import check_grad
+
+    rep = cdnow_summary.filter(pl.col("x") > 0)
+    d = gamma_gamma._Data(rep["x"].to_numpy().astype(float), rep["zbar"].to_numpy())
+    err = check_grad(lambda z: gamma_gamma._neg_ll_and_grad(z, d)[0],
+                     lambda z: gamma_gamma._neg_ll_and_grad(z, d)[1], np.log(theta))
+    assert err < 1e-5
