@@ -105,6 +105,20 @@ def _median(task: str, workdir: Path, people: int, repeats: int) -> dict:
     }
 
 
+def _print_pipeline_table(results: list[dict]) -> None:
+    print()
+    print("| people | shop rows | demo s | ingest s (median) | read_csv baseline s "
+          "| ingest ÷ baseline | re-ingest s | re-ingest ÷ ingest | ingest rows/s "
+          "| ingest + dbt build s | peak RSS MB (ingest / build) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        i, b, ri = r["ingest"]["median_s"], r["baseline_read_csv"]["median_s"], r["reingest"]["median_s"]
+        print(f"| {r['people']:,} | {r['shop_rows']:,} | {r['demo']['median_s']:.1f} | {i:.2f} "
+              f"| {b:.2f} | {i / b:.1f}× | {ri:.2f} | {ri / i:.2f}× | {r['shop_rows'] / i:,.0f} "
+              f"| {r['build']['median_s']:.1f} | {r['ingest']['peak_rss_mb']:.0f} / "
+              f"{r['build']['peak_rss_mb']:.0f} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", default=os.environ.get("BENCH_PEOPLE", "20000,100000"))
@@ -145,17 +159,8 @@ def main() -> int:
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
-    print()
-    print("| people | shop rows | demo s | ingest s (median) | read_csv baseline s "
-          "| ingest ÷ baseline | re-ingest s | re-ingest ÷ ingest | ingest rows/s "
-          "| ingest + dbt build s | peak RSS MB (ingest / build) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in results:
-        i, b, ri = r["ingest"]["median_s"], r["baseline_read_csv"]["median_s"], r["reingest"]["median_s"]
-        print(f"| {r['people']:,} | {r['shop_rows']:,} | {r['demo']['median_s']:.1f} | {i:.2f} "
-              f"| {b:.2f} | {i / b:.1f}× | {ri:.2f} | {ri / i:.2f}× | {r['shop_rows'] / i:,.0f} "
-              f"| {r['build']['median_s']:.1f} | {r['ingest']['peak_rss_mb']:.0f} / "
-              f"{r['build']['peak_rss_mb']:.0f} |")
+    if results:
+        _print_pipeline_table(results)
     out = REPO_ROOT / "data" / "warehouse" / "bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"pipeline": results, "clv": clv_result}, indent=2))

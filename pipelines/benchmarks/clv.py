@@ -158,8 +158,9 @@ def report(r: dict) -> list[str]:
     def row(name: str, m: dict, params: dict | None) -> str:
         p = params or {}
         cells = " | ".join(f"{p[k]:.3f}" if k in p else "—" for k in ("r", "alpha", "a", "b"))
+        rss = f"{m['peak_rss_mb']:.0f}" if m.get("peak_rss_mb") else "—"
         return (f"| {name} | {m['median_s']:.2f} | {m.get('runs_s', '')} | "
-                f"{m.get('peak_rss_mb', 0):.0f} | {m['median_s'] / ours:.1f}× | {cells} |")
+                f"{rss} | {m['median_s'] / ours:.1f}× | {cells} |")
 
     lines.append(row("ours: BG/NBD fit, one row per customer", r["bgnbd_fit_raw"],
                      r["bgnbd_fit_raw"].get("params")))
@@ -170,7 +171,7 @@ def report(r: dict) -> list[str]:
             lines.append(f"| {library} | — | — | — | — | {b['error']} | | | |")
         else:
             lines.append(row(f"{library} BG/NBD fit" + (" (MAP)" if "pymc" in library else ""),
-                             {"median_s": b["median_s"], "runs_s": b["runs_s"], "peak_rss_mb": 0},
+                             {"median_s": b["median_s"], "runs_s": b["runs_s"]},
                              b["params"]))
     lines.append(f"| truth | | | | | {TRUE['r']:.3f} | {TRUE['alpha']:.3f} | {TRUE['a']:.3f} | "
                  f"{TRUE['b']:.3f} |")

@@ -6,6 +6,8 @@
 --                although they used to open them
 --   complaint    a complaint, urgent ticket or detractor feedback recently
 --   unsubscribe  unsubscribed from the newsletter recently
+--   dropout      1 − P(alive) from the BG/NBD model (customer_clv); where the model could
+--                not be fitted, the overdue signal stands in for it
 -- One row per buyer not yet churned, with the reasons in words, the value at risk
 -- (contribution margin after service of the last 365 days) and whether saving them is
 -- worth it (customer_value.worth_it). churn_worklist keeps those at or above
@@ -38,6 +40,13 @@ customer_value as (
 
 ),
 
+clv as (
+
+    select customer_id, p_alive, predicted_margin_clv_eur
+    from {{ ref('customer_clv') }}
+
+),
+
 signals as (
 
     select
@@ -58,6 +67,12 @@ signals as (
         coalesce(service.recent_complaints_count, 0)
             + coalesce(service.recent_detractor_feedback_count, 0) as recent_complaints,
         coalesce(lifecycle.unsubscribed_recently, false) as unsubscribed_recently,
+        clv.p_alive,
+        clv.predicted_margin_clv_eur,
+        coalesce(
+            1 - clv.p_alive,
+            least(1.0, greatest(0.0, (coalesce(lifecycle.overdue_ratio, 0) - 1) / 2.0))
+        ) as dropout_signal,
         customer_value.value_class,
         customer_value.worth_it,
         customer_value.contribution_margin_365d_eur
@@ -69,6 +84,8 @@ signals as (
         on lifecycle.customer_id = service.customer_id
     left join customer_value
         on lifecycle.customer_id = customer_value.customer_id
+    left join clv
+        on lifecycle.customer_id = clv.customer_id
 
 ),
 
@@ -81,7 +98,9 @@ scored as (
             + {{ w.newsletter }} * stopped_opening::int
             + {{ w.complaint }} * least(recent_complaints, 1)
             + {{ w.unsubscribe }} * unsubscribed_recently::int
-        ) / {{ w.overdue + w.newsletter + w.complaint + w.unsubscribe }}, 4) as risk_score
+            + {{ w.dropout }} * dropout_signal
+        ) / {{ w.overdue + w.newsletter + w.complaint + w.unsubscribe + w.dropout }}, 4)
+            as risk_score
     from signals
 
 ),
@@ -101,9 +120,13 @@ final as (
                 then 'stage ' || stage_month_before || ' → ' || lifecycle_stage end,
             case when stopped_opening then 'stopped opening newsletters' end,
             case when recent_complaints > 0 then 'complaint or detractor feedback recently' end,
-            case when unsubscribed_recently then 'unsubscribed from the newsletter' end
+            case when unsubscribed_recently then 'unsubscribed from the newsletter' end,
+            case when p_alive < 0.5 then 'P(alive) ' || cast(round(100 * p_alive) as bigint)
+                || ' % (BG/NBD: silence long for their purchase rate)' end
         ) as reasons,
         greatest(value_at_risk_eur, 0) as value_at_risk_eur,
+        round(p_alive, 4) as p_alive,
+        predicted_margin_clv_eur,
         value_class,
         worth_it in ('invest', 'maintain') as is_worth_saving,
         days_since_last_order,

@@ -37,6 +37,15 @@ potential as (
 
 ),
 
+-- predicted margin CLV (next clv_horizon_months) where the CLV models could be fitted
+predicted as (
+
+    select customer_id, predicted_margin_clv_eur
+    from {{ ref('customer_clv') }}
+    where predicted_margin_clv_eur is not null
+
+),
+
 base as (
 
     select
@@ -270,15 +279,19 @@ final as (
         classified.value_class,
         classified.value_score,
         top_drivers.top_drivers,
+        -- worth: predicted margin CLV of the next 12 months where the models could be fitted,
+        -- else the margin of the last 365 days; cost: service cost of the last 365 days
         case
             when classified.margin_after_service_eur < 0
-                and classified.contribution_margin_365d_eur
+                and coalesce(predicted.predicted_margin_clv_eur,
+                             classified.contribution_margin_365d_eur)
                     - classified.service_cost_365d_eur <= 0
                 and classified.potential_score < 0.5
                 then 'let_go'
             when classified.service_cost_365d_eur > 0
                 and classified.service_cost_365d_eur >= {{ var('service_eats_margin_share') }}
-                    * greatest(classified.contribution_margin_365d_eur, 0)
+                    * greatest(coalesce(predicted.predicted_margin_clv_eur,
+                                        classified.contribution_margin_365d_eur), 0)
                 and classified.potential_score < 0.6
                 then 'reduce_effort'
             when (classified.value_class in ('A', 'B') and classified.trend_score >= 0.5)
@@ -286,6 +299,10 @@ final as (
                 then 'invest'
             else 'maintain'
         end as worth_it,
+        coalesce(predicted.predicted_margin_clv_eur, classified.contribution_margin_365d_eur)
+            as expected_margin_12m_eur,
+        case when predicted.customer_id is not null then 'predicted margin CLV'
+            else 'margin of the last 365 days' end as worth_basis,
         classified.is_key_account,
         classified.is_key_account
             and classified.service_cost_eur >= {{ var('service_eats_margin_share') }}
@@ -330,6 +347,8 @@ final as (
     from classified
     left join top_drivers
         on classified.customer_id = top_drivers.customer_id
+    left join predicted
+        on classified.customer_id = predicted.customer_id
 
 )
 
