@@ -41,6 +41,15 @@ def summary_rows(settings: Settings) -> dict:
                 group by 1 order by 2 desc""").fetchall(),
             "retention": one("""select retention_rate, churn_rate, repeat_purchase_rate, month_end
                 from marts.kpi_monthly order by month_end desc limit 1"""),
+            "clv": one("""select count(p_alive), median(p_alive), sum(predicted_clv_eur),
+                                 sum(predicted_margin_clv_eur), any_value(clv_null_reason)
+                          from marts.customer_clv"""),
+            "clv_params": con.execute(
+                """select model, parameter, value from marts.clv_model_parameters where is_latest
+                order by model, parameter""").fetchall(),
+            "backtest": one("""select holdout_days, actual_repeat_purchases, predicted_repeat_purchases,
+                                      error_share, mae_per_customer, baseline_mae_per_customer
+                               from marts.clv_backtest where customer_group = 'all buyers'"""),
             "files": one("""select count(*), sum(rows_loaded), sum(rows_rejected),
                                    count(*) filter (where status = 'refused')
                             from audit.load_ledger where status in ('loaded', 'refused')"""),
@@ -93,6 +102,23 @@ def print_summary(settings: Settings) -> None:
         sizes = [(p.stem, max(0, sum(1 for _ in p.open(encoding="utf-8")) - 1)) for p in audiences]
         print(f"  Audiences  : {settings.exports_dir}")
         print("    " + ", ".join(f"{name} {n:,}" for name, n in sizes))
+    scored, median_alive, clv, margin_clv, reason = s["clv"]
+    if scored:
+        p = {f"{m}.{k}": v for m, k, v in s["clv_params"]}
+        print(f"  Predictive : {scored:,} buyers scored (BG/NBD r {p.get('bg_nbd.r', 0):.3f}, "
+              f"α {p.get('bg_nbd.alpha', 0):.2f} weeks, a {p.get('bg_nbd.a', 0):.3f}, "
+              f"b {p.get('bg_nbd.b', 0):.3f}; "
+              f"Gamma-Gamma p {p.get('gamma_gamma.p', 0):.2f}, q {p.get('gamma_gamma.q', 0):.2f}, "
+              f"γ {p.get('gamma_gamma.gamma', 0):.2f})")
+        print(f"               median P(alive) {median_alive:.2f}; next 12 months: revenue {eur(clv)}, "
+              f"margin {eur(margin_clv)} (marts.customer_clv)")
+    else:
+        print(f"  Predictive : no CLV prediction — {reason}")
+    if s["backtest"]:
+        days, actual, predicted, err, mae, base = s["backtest"]
+        print(f"  Back-test  : {days} days after the analysis date: predicted {predicted:,.0f} vs actual "
+              f"{actual:,} repeat purchase days ({100 * (err or 0):+.1f} %); MAE per buyer {mae:.3f} "
+              f"vs {base:.3f} naive")
     print("  Worth it? " + ", ".join(f"{w} {n:,}" for w, n in s["worth_it"]))
     print()
     print("  Query it (read-only, safe while the next run builds):")
