@@ -39,8 +39,9 @@ demo: install ## generate demo exports into data/raw/ (only if it holds none)
 run: install manifest ## set up, demo data if data/raw/ is empty, run the main job, print headline numbers
 	@mkdir -p $(DAGSTER_HOME)
 	$(BIN)/kundenorbit demo --if-empty
-	$(BIN)/dagster job execute -m pipelines.definitions -j kundenorbit_job 2>&1 \
-		| $(BIN)/python -m pipelines.runlog
+	@if [ -z "$(FORCE)" ] && $(BIN)/kundenorbit up-to-date; then :; else \
+		set -o pipefail; $(BIN)/dagster job execute -m pipelines.definitions -j kundenorbit_job 2>&1 \
+		| $(BIN)/python -m pipelines.runlog; fi
 	$(BIN)/kundenorbit summary
 
 summary: install ## headline numbers of the published warehouse

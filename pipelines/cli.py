@@ -30,6 +30,14 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _up_to_date(args: argparse.Namespace) -> int:
+    from pipelines.uptodate import check
+
+    fresh, why = check(load_settings())
+    print(f"kundenorbit: {why}" if fresh else f"kundenorbit: rebuilding — {why}")
+    return 0 if fresh else 1
+
+
 def _summary(args: argparse.Namespace) -> int:
     from pipelines.summary import print_summary
 
@@ -56,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="only if the raw folder holds no exports yet")
     demo.add_argument("--quiet", action="store_true")
     demo.set_defaults(func=_demo)
+    sub.add_parser("up-to-date", help="exit 0 if the published warehouse was built from the "
+                   "current exports, code and settings (nothing to do)").set_defaults(func=_up_to_date)
     sub.add_parser("summary", help="headline numbers of the published warehouse").set_defaults(
         func=_summary)
     sub.add_parser("docs", help="build the static dbt docs site").set_defaults(func=_docs)

@@ -75,10 +75,17 @@ def publish(settings: Settings) -> PublishInfo:
             if ("intermediate", "int_analysis_date") in set(found):
                 as_of = str(con.execute(
                     "select as_of_date from audit.analysis_date").fetchone()[0])
+            inputs = None
+            if ("raw", "input_state") in set(found):
+                from pipelines.uptodate import fingerprint
+
+                states = dict(con.execute("select source, state from build.raw.input_state").fetchall())
+                inputs = fingerprint(states, settings)
             con.execute(
                 """create table audit.publish_info as select
-                    ?::timestamp as published_at, ?::date as as_of_date, ? as tables""",
-                [dt.datetime.now(dt.UTC).replace(tzinfo=None), as_of, json.dumps(tables)],
+                    ?::timestamp as published_at, ?::date as as_of_date, ? as tables,
+                    ? as inputs_fingerprint""",
+                [dt.datetime.now(dt.UTC).replace(tzinfo=None), as_of, json.dumps(tables), inputs],
             )
             con.execute("detach build")
             con.execute("checkpoint")

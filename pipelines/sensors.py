@@ -22,14 +22,22 @@ def raw_fingerprint() -> str:
 
 
 def build_schedule_and_sensor(job: dg.UnresolvedAssetJobDefinition):
-    schedule = dg.ScheduleDefinition(
+    @dg.schedule(
         name="daily_refresh",
         job=job,
         cron_schedule="0 6 * * *",
         execution_timezone="Europe/Berlin",
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="Daily rebuild at 06:00 Berlin time (new analysis date, fresh marts).",
+        description="Daily rebuild at 06:00 Berlin time, skipped when the published warehouse "
+        "was built from the current exports, code and settings (pipelines/uptodate.py).",
     )
+    def schedule(context: dg.ScheduleEvaluationContext):
+        from pipelines.uptodate import check
+
+        fresh, why = check(load_settings())
+        if fresh:
+            return dg.SkipReason(why)
+        return dg.RunRequest()
 
     @dg.sensor(
         name="raw_files_sensor",

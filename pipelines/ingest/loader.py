@@ -194,6 +194,9 @@ def load_source(
 ) -> SourceResult:
     """Load every export file of one source folder (`raw_dir/source`)."""
     ensure_raw_schema(con)
+    from pipelines.uptodate import record_source_state  # before reading: see uptodate.py
+
+    record_source_state(con, raw_dir, source)
     result = SourceResult(source)
     with tempfile.TemporaryDirectory(prefix="kundenorbit-") as tmp:
         tmp_dir = Path(tmp)

@@ -27,7 +27,7 @@ def shop_orders(ws: Workspace) -> pl.DataFrame:
         refunded=pl.col("Refunded Amount").fill_null("0").cast(pl.Decimal(18, 2)),
         cancelled=pl.col("Cancelled at").is_not_null(),
         created=pl.col("Created at").str.to_datetime("%Y-%m-%d %H:%M:%S %z")
-        .dt.convert_time_zone("UTC").dt.date(),
+        .dt.convert_time_zone("Europe/Berlin").dt.date(),  # var business_timezone
     )
 
 
@@ -272,3 +272,41 @@ def test_failed_check_or_unreadable_file_never_reaches_the_published_file(
     # 3. fixed: the next run publishes again
     (demo_ws.raw / "crm" / "notizen.csv").unlink()
     assert run_pipeline(demo_ws, monkeypatch).success
+
+
+def test_up_to_date_check_confirms_nothing_changed(built_demo: Workspace, monkeypatch):
+    """`make run` / the daily schedule skip the rebuild only when exports, code and settings
+    are what the published warehouse was built from."""
+    import os
+
+    import dagster as dg
+
+    from pipelines.sensors import build_schedule_and_sensor
+    from pipelines.uptodate import check
+
+    monkeypatch.setenv("KUNDENORBIT_HOME", str(built_demo.home))
+    monkeypatch.setenv("KUNDENORBIT_ID_SALT", "test-salt")
+    monkeypatch.delenv("KUNDENORBIT_AS_OF", raising=False)
+    monkeypatch.delenv("KUNDENORBIT_FORCE", raising=False)
+    fresh, why = check(built_demo.settings)
+    assert fresh, why
+    schedule, _ = build_schedule_and_sensor(dg.define_asset_job("j"))
+    assert isinstance(schedule(dg.build_schedule_context()), dg.SkipReason)
+
+    # another analysis date → rebuild
+    monkeypatch.setenv("KUNDENORBIT_AS_OF", "2025-06-30")
+    assert not check(built_demo.settings)[0]
+    monkeypatch.delenv("KUNDENORBIT_AS_OF")
+    # a re-saved export → rebuild (mtime restored afterwards: the fixture is shared)
+    shop = next((built_demo.raw / "shop").glob("*.csv"))
+    st = shop.stat()
+    try:
+        os.utime(shop, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        fresh, why = check(built_demo.settings)
+        assert not fresh and "changed" in why
+        assert isinstance(schedule(dg.build_schedule_context()), dg.RunRequest)
+    finally:
+        os.utime(shop, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert check(built_demo.settings)[0]
+    monkeypatch.setenv("KUNDENORBIT_FORCE", "1")
+    assert not check(built_demo.settings)[0]
