@@ -145,10 +145,12 @@ def build() -> None:
          loaded(1, 1), "a quote that never closes swallows the rest of the record")
     bad_zip = io.BytesIO()
     with zipfile.ZipFile(bad_zip, "w") as zf:
-        zf.writestr("subscribed_members_export_1.csv", MEMBERS + "\na@b.de,A,B,3,,1\n")
-        zf.writestr("README.pdf", b"%PDF-1.4")
-        zf.writestr("__MACOSX/._subscribed_members_export_1.csv", b"\x00\x05")
-        zf.writestr("nested/", b"")
+        # fixed timestamps: regenerating the corpus writes byte-identical files
+        for name, data in (("subscribed_members_export_1.csv", MEMBERS + "\na@b.de,A,B,3,,1\n"),
+                           ("README.pdf", b"%PDF-1.4"),
+                           ("__MACOSX/._subscribed_members_export_1.csv", b"\x00\x05"),
+                           ("nested/", b"")):
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2025, 6, 30, 12, 0, 0)), data)
     case("zip_with_unexpected_members", "newsletter", "members_export_1.zip", bad_zip.getvalue(),
          loaded(1, file="newsletter/members_export_1.zip!subscribed_members_export_1.csv"),
          "a ZIP holding a PDF, macOS metadata and a folder besides the CSV")
