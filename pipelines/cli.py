@@ -23,7 +23,7 @@ def _demo(args: argparse.Namespace) -> int:
         if found:
             print(f"demo: {raw} already holds {len(found)} export files; not generating")
             return 0
-    counts = generate(raw, truth, DemoParams(people=args.people, seed=args.seed),
+    counts = generate(raw, truth, DemoParams(people=args.people, seed=args.seed, alpha=args.alpha),
                       progress=not args.quiet)
     print("demo: wrote " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
     print(f"demo: exports in {raw}, truth in {truth}")
@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="generate demo exports in the real tools' formats")
     demo.add_argument("--people", type=int, default=5000)
     demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--alpha", type=float, default=120.0,
+                      help="BG/NBD scale of the purchase rate in days (smaller = more orders)")
     demo.add_argument("--out", help="raw folder (default: KUNDENORBIT_RAW_DIR or data/raw)")
     demo.add_argument("--truth", help="where the simulation truth goes (data/demo_truth)")
     demo.add_argument("--if-empty", action="store_true",
