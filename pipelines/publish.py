@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.errors import PublishError
-from pipelines.settings import Settings
+from pipelines.settings import Settings, duckdb_config
 
 # schema in the working database → schema in the published file
 PUBLISHED_SCHEMAS = {"marts": "marts", "pii": "pii", "config": "config"}
@@ -56,7 +56,7 @@ def publish(settings: Settings) -> PublishInfo:
     tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
     tables: dict[str, int] = {}
     try:
-        con = duckdb.connect(str(tmp))
+        con = duckdb.connect(str(tmp), config=duckdb_config())
         try:
             con.execute(f"attach '{build}' as build (read_only)")
             found = con.execute(

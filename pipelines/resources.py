@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.settings import Settings, load_settings
+from pipelines.settings import Settings, duckdb_config, load_settings
 
 
 class KundenOrbitResource(dg.ConfigurableResource):
@@ -40,4 +40,4 @@ class KundenOrbitResource(dg.ConfigurableResource):
 
 def build_duckdb_resource(settings: Settings) -> DuckDBResource:
     settings.build_db.parent.mkdir(parents=True, exist_ok=True)
-    return DuckDBResource(database=str(settings.build_db))
+    return DuckDBResource(database=str(settings.build_db), connection_config=duckdb_config())

@@ -8,6 +8,8 @@
 | KUNDENORBIT_BUILD_DB     | data/warehouse/.build/build.duckdb        | working database            |
 | KUNDENORBIT_AS_OF        | (latest order date in the data)           | analysis date, YYYY-MM-DD   |
 | KUNDENORBIT_ID_SALT      | generated once into data/warehouse/.salt  | keys customer_id hashing    |
+| KUNDENORBIT_DUCKDB_MEMORY| 40 % of RAM, at most 5GB                  | DuckDB memory_limit per     |
+|                          |                                           | build step (spills beyond)  |
 """
 
 from __future__ import annotations
@@ -28,6 +30,23 @@ def _path(var: str, default: Path, home: Path) -> Path:
     value = os.environ.get(var)
     path = Path(value) if value else default
     return path if path.is_absolute() else (home / path)
+
+
+def default_duckdb_memory() -> str:
+    """40 % of the machine's memory, at most 5 GB (2 GB if it cannot be read)."""
+    try:
+        total_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text()
+                        .splitlines() if line.startswith("MemTotal"))
+    except (OSError, StopIteration, ValueError):
+        return "2GB"
+    return f"{max(1, min(5, int(total_kb * 0.4 / 1024 / 1024)))}GB"
+
+
+def duckdb_config() -> dict[str, str]:
+    """Settings for every DuckDB connection that builds: DuckDB's default memory_limit is
+    80 % of RAM *per process*; capped, large sorts, joins and aggregates spill to disk
+    (next to the database file) instead, so a 1 M-customer build stays within a few GB."""
+    return {"memory_limit": os.environ.get("KUNDENORBIT_DUCKDB_MEMORY") or default_duckdb_memory()}
 
 
 @dataclass(frozen=True)
@@ -74,6 +93,7 @@ class Settings:
             "KUNDENORBIT_BUILD_DB": str(self.build_db),
             "KUNDENORBIT_ID_SALT": self.id_salt(),
             "KUNDENORBIT_AS_OF": self.as_of or "",
+            "KUNDENORBIT_DUCKDB_MEMORY": duckdb_config()["memory_limit"],
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "DBT_VERSION_CHECK": "false",
         }

@@ -2,6 +2,7 @@
 
 
 import os
+import shutil
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,4 +49,24 @@ def kundenorbit_dbt_models(
     # dbt runs as a subprocess that inherits this environment (profiles.yml reads it)
     os.environ.update(settings.dbt_env())
     with build_lock(settings.build_db, on_wait=context.log.warning):
-        yield from dbt.cli(["build"], context=context).stream()
+        invocation = dbt.cli(["build"], context=context)
+        yield from invocation.stream()
+    keep_partial_parse(invocation.target_path)
+
+
+def keep_partial_parse(target_path) -> None:
+    """Every dbt step runs in its own target folder, seeded by dagster-dbt with
+    target/partial_parse.msgpack. That file comes from `make manifest`, whose profile
+    (the relative build path) differs from the run's, so each step re-parsed the whole
+    project (~6 s). Hand the run's parse state back: the next step and the next run
+    parse only what changed (dbt still checks every file's hash and the profile)."""
+    produced = dbt_project.project_dir / target_path / "partial_parse.msgpack"
+    if not produced.exists():
+        return
+    shared = dbt_project.project_dir / "target" / "partial_parse.msgpack"
+    tmp = shared.with_name(f".partial_parse.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(produced, tmp)
+        os.replace(tmp, shared)
+    except OSError:  # an optimisation only; never fail a build over it
+        tmp.unlink(missing_ok=True)

@@ -464,61 +464,82 @@ def _load_csv(
             return f"{_q(f'column `{label}` {words}, got ')} || {QUOTE} || {raw} || {QUOTE}"
 
         if f.type != "text":
-            checks.append((f.name, f"{raw} is not null and {f.name} is null",
+            checks.append((f"{raw} is not null and {f.name} is null",
                            got(f"expected {EXPECTED[f.type]}"), label))
         if f.rule:
             cond, words = f.rule
             condition = cond.replace("{v}", f.name)
-            checks.append((f.name, f"{f.name} is not null and not ({condition})",
-                           got(words), label))
+            checks.append((f"{f.name} is not null and not ({condition})", got(words), label))
         if f.type == "timestamp":
             latest = "timestamp '9999-12-31'" if f.future_ok else (
                 f"timestamp '{loaded_at:%Y-%m-%d %H:%M:%S}' + interval 1 day")
-            checks.append((f.name, f"{f.name} is not null and not ({f.name} between "
-                                   f"timestamp '1970-01-01' and {latest})",
+            checks.append((f"{f.name} is not null and not ({f.name} between "
+                           f"timestamp '1970-01-01' and {latest})",
                            got("lies in the future or before 1970"), label))
         if f.required_value:
-            checks.append((f.name, f"{f.name} is null",
-                           _q(f"column `{label}` is empty but required"), label))
+            checks.append((f"{f.name} is null", _q(f"column `{label}` is empty but required"),
+                           label))
 
     derived = []
     if "member_status" in profile.derived:
         derived.append(f"{_q(member_status_from_name(rel))} as member_status")
 
-    raw_text = " || ".join(
-        f"coalesce(c{i}, '')" + (f" || {_q(dialect.delimiter)}" if i < n - 1 else "")
-        for i in range(n)
-    )
+    # --- record numbers: good rows fill the gaps between rejected records, in file
+    #     order (a fresh table's rowids run base, base + 1, … in insertion order; the
+    #     base is not 0 inside a transaction). Good row r comes after every rejected
+    #     record j (0-based, sorted) with line_j - 2 - j <= r.
+    base = con.execute("select coalesce(min(rowid), 0) from _ko_stage").fetchone()[0]
+    rid = f"(s.rowid - {base})"
+    if bad_parse:
+        con.execute("drop table if exists _ko_gaps")
+        con.execute(
+            """create temp table _ko_gaps as
+            select good_before, max(rejects_so_far) as rejects_so_far from (
+                select source_line - 2 - (row_number() over (order by source_line) - 1)
+                           as good_before,
+                       row_number() over (order by source_line) as rejects_so_far
+                from _ko_parse_rej) group by good_before"""
+        )
+        numbered = (f"select s.*, {rid} as rid, {rid} + 2 + coalesce(g.rejects_so_far, 0) "
+                    "as source_line from _ko_stage s asof left join _ko_gaps g "
+                    f"on {rid} >= g.good_before")
+    else:
+        numbered = f"select s.*, {rid} as rid, {rid} + 2 as source_line from _ko_stage s"
+    # --- typing and value checks in one pass: each record keeps the number of its
+    #     first failing check (null: it passed them all)
+    first_failure = ("case " + " ".join(f"when {cond} then {i}"
+                                         for i, (cond, _, _) in enumerate(checks)) + " end"
+                     if checks else "cast(null as integer)")
+    names = [f.name for f in profile.fields]
     con.execute("drop table if exists _ko_typed")
     con.execute(
         f"""create temp table _ko_typed as
-        with numbered as (
-            select s.*, ln.source_line
-            from (select row_number() over (order by rowid) - 1 as rid, * from _ko_stage) s
-            join (
-                select line as source_line, row_number() over (order by line) - 1 as rid
-                from (select unnest(range(2, {rows_read + 2})) as line) all_lines
-                anti join _ko_parse_rej r on r.source_line = all_lines.line
-            ) ln using (rid)
-        )
-        select source_line + {dialect.skip_lines} as source_line,
-               {raw_text} as _raw_text, {', '.join(typed_cols)},
-               {', '.join(f"c{i}" for i in range(n))}
-        from numbered"""
+        select rid, source_line + {dialect.skip_lines} as source_line, {', '.join(names)},
+               {first_failure} as _ko_failed
+        from (select rid, source_line, {', '.join(typed_cols)},
+                     {', '.join(f"c{i}" for i in sorted(set(mapping.values())))}
+              from ({numbered}))"""
     )
-    # --- value rejects: first failing column per record
+    # --- value rejects, with the record's raw text (read back only for those records)
     if checks:
-        union = " union all ".join(
-            f"select source_line, {i} as ord, {_q(label)} as column_name, {reason} as reason, "
-            f"_raw_text from _ko_typed where {cond}"
-            for i, (_, cond, reason, label) in enumerate(checks)
+        raw_text = " || ".join(
+            f"coalesce(s.c{i}, '')" + (f" || {_q(dialect.delimiter)}" if i < n - 1 else "")
+            for i in range(n)
         )
+
+        def by_check(k: int) -> str:
+            return "case t._ko_failed " + " ".join(
+                f"when {i} then {c[k]}" for i, c in enumerate(checks)) + " end"
+
+        reason = by_check(1).replace("nullif(trim(c", "nullif(trim(s.c")
+        labels = "case t._ko_failed " + " ".join(
+            f"when {i} then {_q(c[2])}" for i, c in enumerate(checks)) + " end"
         con.execute(
             f"""insert into raw.rejected_rows
-            select {_q(rel)}, source_line, {_q(profile.entity)},
-                   arg_min(column_name, ord), arg_min(reason, ord), arg_min(_raw_text, ord),
-                   ?::timestamp
-            from ({union}) group by source_line""",
+            select {_q(rel)}, t.source_line, {_q(profile.entity)}, {labels}, {reason},
+                   {raw_text}, ?::timestamp
+            from _ko_typed t join _ko_stage s on s.rowid = t.rid + {base}
+            where t._ko_failed is not null""",
             [loaded_at],
         )
     con.execute(
@@ -536,17 +557,13 @@ def _load_csv(
         from _ko_parse_rej""",
         [loaded_at],
     )
-    cols = [f.name for f in profile.fields] + list(profile.derived)
-    select_cols = [f.name for f in profile.fields]
+    cols = names + list(profile.derived)
     con.execute(
         f"""insert into raw.{profile.table}
             ({', '.join(cols)}, _source_file, _source_line, _loaded_at)
-        select {', '.join(select_cols + [d.split(' as ')[0] for d in derived])},
+        select {', '.join(names + [d.split(' as ')[0] for d in derived])},
                {_q(rel)}, source_line, ?::timestamp
-        from _ko_typed t
-        where not exists (
-            select 1 from raw.rejected_rows r
-            where r.source_file = {_q(rel)} and r.source_line = t.source_line)""",
+        from _ko_typed where _ko_failed is null""",
         [loaded_at],
     )
     loaded = con.execute(
@@ -555,7 +572,7 @@ def _load_csv(
     rejected = con.execute(
         "select count(*) from raw.rejected_rows where source_file = ?", [rel]
     ).fetchone()[0]
-    for t in ("_ko_stage", "_ko_typed", "_ko_parse_rej"):
+    for t in ("_ko_stage", "_ko_typed", "_ko_parse_rej", "_ko_gaps"):
         con.execute(f"drop table if exists {t}")
     ignored = [h for i, h in enumerate(dialect.header) if i not in mapping.values() and h]
     msg = f"{loaded} rows loaded, {rejected} rejected"
@@ -611,13 +628,17 @@ def _number_format(
     if not cols:
         return "de" if dialect.delimiter == ";" else "en"
     values = " union all ".join(f"select trim(c{i}) as v from _ko_stage" for i in cols)
+    # the patterns run once per distinct value (prices repeat), weighted by its count
     de, en = con.execute(
         f"""select
-            count(*) filter (where regexp_full_match(v, '-?[0-9]{{1,3}}(\\.[0-9]{{3}})*,[0-9]+')
-                             or regexp_full_match(v, '-?[0-9]{{1,3}}(\\.[0-9]{{3}})+')),
-            count(*) filter (where regexp_full_match(v, '-?[0-9]{{1,3}}(,[0-9]{{3}})*\\.[0-9]+')
-                             or regexp_full_match(v, '-?[0-9]{{1,3}}(,[0-9]{{3}})+'))
-        from ({values}) where v is not null and v <> ''"""
+            coalesce(sum(n) filter (
+                where regexp_full_match(v, '-?[0-9]{{1,3}}(\\.[0-9]{{3}})*,[0-9]+')
+                   or regexp_full_match(v, '-?[0-9]{{1,3}}(\\.[0-9]{{3}})+')), 0),
+            coalesce(sum(n) filter (
+                where regexp_full_match(v, '-?[0-9]{{1,3}}(,[0-9]{{3}})*\\.[0-9]+')
+                   or regexp_full_match(v, '-?[0-9]{{1,3}}(,[0-9]{{3}})+')), 0)
+        from (select v, count(*) as n from ({values}) where v is not null and v <> ''
+              group by v)"""
     ).fetchone()
     if de == en:
         return "de" if dialect.delimiter == ";" else "en"
@@ -632,11 +653,12 @@ def _slash_day_first(
     if not cols:
         return False
     values = " union all ".join(f"select trim(c{i}) as v from _ko_stage" for i in cols)
-    n = con.execute(
-        f"""select count(*) from ({values})
-        where try_cast(regexp_extract(v, '^([0-9]{{1,2}})/[0-9]{{1,2}}/', 1) as int) > 12"""
-    ).fetchone()[0]
-    return n > 0
+    found = con.execute(
+        f"""select 1 from ({values}) where v like '%/%'
+            and try_cast(regexp_extract(v, '^([0-9]{{1,2}})/[0-9]{{1,2}}/', 1) as int) > 12
+        limit 1"""
+    ).fetchone()
+    return found is not None
 
 
 __all__ = [

@@ -42,6 +42,7 @@ import yaml
 from pipelines.locking import build_lock
 from pipelines.models import bgnbd, gamma_gamma
 from pipelines.resources import KundenOrbitResource
+from pipelines.settings import duckdb_config
 
 DAYS_PER_MONTH = 365.25 / 12
 TIME_UNIT_DAYS = {"day": 1.0, "week": 7.0}
@@ -495,7 +496,7 @@ def write(con: duckdb.DuckDBPyConnection, run: ClvRun, fingerprint: str) -> None
 
 def run_clv(build_db: Path, config: ClvConfig) -> ClvRun:
     """Read the inputs from the working database, fit, score, write back."""
-    with duckdb.connect(str(build_db)) as con:
+    with duckdb.connect(str(build_db), config=duckdb_config()) as con:
         inputs = read_inputs(con)
         run = compute(inputs, config)
         t = time.perf_counter()

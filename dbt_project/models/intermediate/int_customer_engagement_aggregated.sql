@@ -44,34 +44,40 @@ events as (
 
 ),
 
+per_campaign as (
+
+    -- one row per customer and campaign: an open or click counts for the campaign it
+    -- belongs to, so "opened in the window" is a share of "received in the window"
+    -- (an open today of a mail sent before the window is not a window open)
+    select
+        events.customer_id,
+        events.campaign_id,
+        bool_or(action = 'sent' and cast(event_at as date)
+                > as_of_date - {{ var('engagement_window_days') }}) as received_in_window,
+        bool_or(action = 'sent') as received,
+        bool_or(action = 'open') as opened,
+        bool_or(action = 'click') as clicked,
+        max(event_at) filter (where action = 'open') as last_open_at,
+        max(event_at) filter (where action = 'click') as last_click_at
+    from events
+    cross join analysis_date
+    group by events.customer_id, events.campaign_id
+
+),
+
 engagement as (
 
     select
-        events.customer_id,
-        count(distinct campaign_id) filter (
-            where action = 'sent'
-                and cast(event_at as date)
-                    > as_of_date - {{ var('engagement_window_days') }}
-        ) as campaigns_received_window,
-        count(distinct campaign_id) filter (
-            where action = 'open'
-                and cast(event_at as date)
-                    > as_of_date - {{ var('engagement_window_days') }}
-        ) as campaigns_opened_window,
-        count(distinct campaign_id) filter (
-            where action = 'click'
-                and cast(event_at as date)
-                    > as_of_date - {{ var('engagement_window_days') }}
-        ) as campaigns_clicked_window,
-        count(distinct campaign_id) filter (where action = 'sent')
-            as campaigns_received_total,
-        count(distinct campaign_id) filter (where action = 'open')
-            as campaigns_opened_total,
-        max(event_at) filter (where action = 'open') as last_newsletter_open_at,
-        max(event_at) filter (where action = 'click') as last_newsletter_click_at
-    from events
-    cross join analysis_date
-    group by events.customer_id
+        customer_id,
+        count(*) filter (where received_in_window) as campaigns_received_window,
+        count(*) filter (where received_in_window and opened) as campaigns_opened_window,
+        count(*) filter (where received_in_window and clicked) as campaigns_clicked_window,
+        count(*) filter (where received) as campaigns_received_total,
+        count(*) filter (where received and opened) as campaigns_opened_total,
+        max(last_open_at) as last_newsletter_open_at,
+        max(last_click_at) as last_newsletter_click_at
+    from per_campaign
+    group by customer_id
 
 ),
 

@@ -39,24 +39,34 @@ members as (
 
 order_dates as (
 
-    select customer_id, order_date
-    from orders
-    group by customer_id, order_date
+    -- one row per order day; it describes the customer from that day until the next
+    select
+        customer_id,
+        order_date,
+        row_number() over by_customer as orders_to_date,
+        min(order_date) over (partition by customer_id) as first_order_date,
+        lag(order_date) over by_customer as previous_order_date,
+        coalesce(lead(order_date) over by_customer, date '9999-12-31') as next_order_date
+    from (select distinct customer_id, order_date from orders)
+    window by_customer as (partition by customer_id order by order_date)
 
 ),
 
 history as (
 
+    -- each snapshot meets exactly the customer's latest order day on or before it
+    -- (a range join, one output row per buyer and snapshot; no per-row lists)
     select
         order_dates.customer_id,
         snapshots.snapshot_date,
-        count(*) as orders_to_date,
-        min(order_dates.order_date) as first_order_date,
-        list_sort(list(order_dates.order_date)) as dates
+        order_dates.orders_to_date,
+        order_dates.first_order_date,
+        order_dates.order_date as last_order_date,
+        order_dates.order_date - order_dates.previous_order_date as last_gap_days
     from order_dates
     inner join snapshots
-        on order_dates.order_date <= snapshots.snapshot_date
-    group by order_dates.customer_id, snapshots.snapshot_date
+        on snapshots.snapshot_date >= order_dates.order_date
+        and snapshots.snapshot_date < order_dates.next_order_date
 
 ),
 
@@ -67,13 +77,13 @@ measured as (
         snapshot_date,
         orders_to_date,
         first_order_date,
-        dates[-1] as last_order_date,
-        case when len(dates) > 1 then dates[-1] - dates[-2] end as last_gap_days,
+        last_order_date,
+        last_gap_days,
         case
-            when len(dates) > 1
-                then (dates[-1] - dates[1]) / (len(dates) - 1)
+            when orders_to_date > 1
+                then (last_order_date - first_order_date) / (orders_to_date - 1)
         end as rhythm_days,
-        snapshot_date - dates[-1] as days_since_last_order,
+        snapshot_date - last_order_date as days_since_last_order,
         snapshot_date - first_order_date as days_since_first_order
     from history
 
