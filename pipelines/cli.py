@@ -48,7 +48,7 @@ def _summary(args: argparse.Namespace) -> int:
 def _docs(args: argparse.Namespace) -> int:
     from pipelines.docs import build_docs
 
-    print(f"docs: {build_docs(load_settings())}")
+    print(f"docs: {build_docs(load_settings(), force=True)}")
     return 0
 
 

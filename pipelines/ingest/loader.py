@@ -449,6 +449,7 @@ def _load_csv(
 
     number_format = _number_format(con, profile, mapping, dialect)
     day_first = _slash_day_first(con, profile, mapping)
+    usual = _usual_timestamp_formats(con, profile, mapping, day_first)
 
     typed_cols, checks = [], []
     for f in profile.fields:
@@ -456,7 +457,10 @@ def _load_csv(
             typed_cols.append(f"cast(null as {SQL_TYPES[f.type]}) as {f.name}")
             continue
         raw = f"nullif(trim(c{mapping[f.name]}), '')"
-        typed_cols.append(f"{_typed(raw, f, number_format, day_first)} as {f.name}")
+        typed = _typed(raw, f, number_format, day_first)
+        if f.name in usual:  # the column's usual format first: one parse for most values
+            typed = f"coalesce({_timestamp_in(raw, usual[f.name])}, {typed})"
+        typed_cols.append(f"{typed} as {f.name}")
         label = dialect.header[mapping[f.name]]
 
         def got(words: str, raw: str = raw, label: str = label) -> str:
@@ -584,6 +588,45 @@ def _load_csv(
     return res, number_format
 
 
+def _timestamp_formats(day_first: bool) -> list[tuple[str, bool]]:
+    """(format, carries a time zone) in the order _typed tries them."""
+    return ([(x, True) for x in TZ_FORMATS]
+            + [(x, False) for x in NAIVE_FORMATS + (EU_SLASH if day_first else US_SLASH)])
+
+
+def _timestamp_in(raw: str, fmt: tuple[str, bool]) -> str:
+    x, zoned = fmt
+    if zoned:
+        return (f"timezone('UTC', try_strptime(regexp_replace({raw}, '(Z| UTC)$', '+0000'), "
+                f"{_q(x)}))")
+    return f"try_strptime({raw}, {_q(x)})"
+
+
+def _usual_timestamp_formats(
+    con: duckdb.DuckDBPyConnection, profile: Profile, mapping: dict[str, int], day_first: bool
+) -> dict[str, tuple[str, bool]]:
+    """Per timestamp column, the format _typed picks for most of its first 1,000 values.
+    Tried first, it spares most values the up to 18 formats before it; values it does
+    not read still go through all of them in order."""
+    usual = {}
+    formats = _timestamp_formats(day_first)
+    for f in profile.fields:
+        if f.type != "timestamp" or f.name not in mapping:
+            continue
+        raw = f"nullif(trim(c{mapping[f.name]}), '')"
+        first_match = "case " + " ".join(
+            f"when {_timestamp_in(raw, x)} is not null then {i}" for i, x in enumerate(formats)
+        ) + " end"
+        found = con.execute(
+            f"select i from (select {first_match} as i from (select c{mapping[f.name]} "
+            f"from _ko_stage where {raw} is not null limit 1000)) where i is not null "
+            "group by i order by count(*) desc, i limit 1"
+        ).fetchone()
+        if found:
+            usual[f.name] = formats[found[0]]
+    return usual
+
+
 def _typed(raw: str, f: Field, number_format: str, day_first: bool) -> str:
     if f.type == "text":
         return raw
@@ -605,10 +648,7 @@ def _typed(raw: str, f: Field, number_format: str, day_first: bool) -> str:
     if f.type == "timestamp":
         # one try_strptime per format: with a list of formats DuckDB 2.0 rolls impossible
         # dates over (2025-02-30 → 2025-03-02); single formats refuse them.
-        tz_src = f"regexp_replace({raw}, '(Z| UTC)$', '+0000')"
-        slash = EU_SLASH if day_first else US_SLASH
-        parts = [f"timezone('UTC', try_strptime({tz_src}, {_q(x)}))" for x in TZ_FORMATS]
-        parts += [f"try_strptime({raw}, {_q(x)})" for x in NAIVE_FORMATS + slash]
+        parts = [_timestamp_in(raw, x) for x in _timestamp_formats(day_first)]
         return f"coalesce({', '.join(parts)})"
     if f.type == "boolean":
         return (

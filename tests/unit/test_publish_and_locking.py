@@ -157,3 +157,33 @@ def test_lock_of_a_killed_run_is_released(tmp_path: Path):
     other.wait()
     with build_lock(s.build_db, timeout_s=2):
         pass
+
+
+def test_docs_site_is_rebuilt_only_when_the_code_changed(tmp_path: Path, monkeypatch):
+    import pipelines.docs as docs
+    from pipelines.uptodate import code_fingerprint
+
+    settings = Settings(home=tmp_path, raw_dir=tmp_path / "raw",
+                        warehouse=tmp_path / "w" / "kundenorbit.duckdb",
+                        build_db=tmp_path / "w" / ".build" / "build.duckdb", as_of=None)
+    settings.docs_dir.mkdir(parents=True)
+    (settings.docs_dir / "index.html").write_text("<html>lineage</html>")
+    (settings.docs_dir / ".code_fingerprint").write_text(code_fingerprint())
+    calls = []
+
+    class Ran(Exception):
+        pass
+
+    def fake_run(cmd, **kwargs):
+        calls.append(cmd)
+        raise Ran
+
+    monkeypatch.setattr(docs.subprocess, "run", fake_run)
+    assert docs.build_docs(settings) == settings.docs_dir / "index.html"
+    assert calls == []                      # same code: the site is still right
+    with pytest.raises(Ran):
+        docs.build_docs(settings, force=True)  # `make docs` always rebuilds
+    (settings.docs_dir / ".code_fingerprint").write_text("older code")
+    with pytest.raises(Ran):
+        docs.build_docs(settings)           # code changed: rebuild
+    assert [c[1:3] for c in calls] == [["docs", "generate"]] * 2
