@@ -81,23 +81,29 @@ def check_audiences(warehouse: Path, out_dir: Path) -> AudienceCheck:
     """Re-read every marketing audience file and check each address: known, with
     marketing consent, and neither unsubscribed nor cleaned."""
     files = [p for p in sorted(out_dir.glob("*.csv")) if p.stem != CALL_LIST]
-    emails: list[tuple[str, str]] = []
-    for path in files:
-        frame = pl.read_csv(path, infer_schema_length=0)
-        emails += [(path.name, e.strip().lower()) for e in frame["Email Address"].drop_nulls()]
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
+        # set-based: DuckDB reads the files itself (no row-by-row inserts)
         con.execute("create temp table audience_emails (file varchar, email varchar)")
-        if emails:
-            con.executemany("insert into audience_emails values (?, ?)", emails)
+        if files:
+            con.execute(
+                """insert into audience_emails
+                select parse_filename(filename), lower(trim("Email Address"))
+                from read_csv(?, all_varchar = true, header = true, filename = true,
+                              union_by_name = true)
+                where nullif(trim("Email Address"), '') is not null""",
+                [[str(p) for p in files]])
+        checked = con.execute("select count(*) from audience_emails").fetchone()[0]
         found = con.execute(
             """select a.file, a.email, d.has_marketing_consent, d.newsletter_status
             from audience_emails a
             left join pii.customer_contacts c on c.email = a.email
-            left join marts.dim_customers d on d.customer_id = c.customer_id""").fetchall()
+            left join marts.dim_customers d on d.customer_id = c.customer_id
+            where not coalesce(d.has_marketing_consent, false)
+               or d.newsletter_status in ('unsubscribed', 'cleaned')""").fetchall()
     finally:
         con.close()
     without = sorted({f"{f}: {e}" for f, e, consent, _ in found if not consent})
     unsub = sorted({f"{f}: {e}" for f, e, _, status in found
                     if status in ("unsubscribed", "cleaned")})
-    return AudienceCheck(without, unsub, len(files), len(emails))
+    return AudienceCheck(without, unsub, len(files), checked)

@@ -56,7 +56,10 @@ def publish(settings: Settings) -> PublishInfo:
     tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
     tables: dict[str, int] = {}
     try:
-        con = duckdb.connect(str(tmp), config=duckdb_config())
+        # row order is not part of a table's meaning; not keeping it lets DuckDB copy the
+        # large marts without buffering them
+        con = duckdb.connect(str(tmp), config={**duckdb_config(),
+                                               "preserve_insertion_order": "false"})
         try:
             con.execute(f"attach '{build}' as build (read_only)")
             found = con.execute(
