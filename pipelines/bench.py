@@ -32,6 +32,7 @@ from pathlib import Path
 from pipelines.settings import REPO_ROOT
 
 RESULTS = REPO_ROOT / "bench" / "results"
+SIZE_ORDER = {"S": 0, "M": 1, "L": 2}
 
 
 def machine() -> dict:
@@ -55,8 +56,6 @@ def main() -> int:
 
         results = [pipeline.measure(size, size in incremental) for size in sizes]
         out["pipeline"] = results
-        out["targets"] = pipeline.targets(results)
-        lines += ["", *pipeline.report(results)]
     if only in ("", "clv"):
         from pipelines.benchmarks import clv
 
@@ -66,9 +65,19 @@ def main() -> int:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{out['date']}.json"
-    if path.exists():  # keep the other part of an earlier run the same day
+    if path.exists():  # keep what an earlier run the same day measured and this one did not
         earlier = json.loads(path.read_text())
+        if "pipeline" in out and earlier.get("pipeline"):
+            sizes_now = {r["size"] for r in out["pipeline"]}
+            kept = [r for r in earlier["pipeline"] if r["size"] not in sizes_now]
+            out["pipeline"] = sorted(kept + out["pipeline"], key=lambda r: SIZE_ORDER[r["size"]])
         out = {**earlier, **out}
+    if out.get("pipeline"):
+        from pipelines.benchmarks import pipeline
+
+        out["targets"] = pipeline.targets(out["pipeline"])
+        # the table covers every size measured today (earlier runs the same day included)
+        lines = ["", *pipeline.report(out["pipeline"]), *lines]
     path.write_text(json.dumps(out, indent=2, default=str))
     if out.get("pipeline"):
         from pipelines.benchmarks import pipeline
