@@ -29,10 +29,10 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
+from pipelines.benchmarks import pipeline
 from pipelines.settings import REPO_ROOT
 
 RESULTS = REPO_ROOT / "bench" / "results"
-SIZE_ORDER = {"S": 0, "M": 1, "L": 2}
 
 
 def machine() -> dict:
@@ -52,8 +52,6 @@ def main() -> int:
     lines: list[str] = []
 
     if only in ("", "pipeline"):
-        from pipelines.benchmarks import pipeline
-
         results = [pipeline.measure(size, size in incremental) for size in sizes]
         out["pipeline"] = results
     if only in ("", "clv"):
@@ -70,18 +68,15 @@ def main() -> int:
         if "pipeline" in out and earlier.get("pipeline"):
             sizes_now = {r["size"] for r in out["pipeline"]}
             kept = [r for r in earlier["pipeline"] if r["size"] not in sizes_now]
-            out["pipeline"] = sorted(kept + out["pipeline"], key=lambda r: SIZE_ORDER[r["size"]])
+            order = list(pipeline.SIZES)
+            out["pipeline"] = sorted(kept + out["pipeline"], key=lambda r: order.index(r["size"]))
         out = {**earlier, **out}
     if out.get("pipeline"):
-        from pipelines.benchmarks import pipeline
-
         out["targets"] = pipeline.targets(out["pipeline"])
         # the table covers every size measured today (earlier runs the same day included)
         lines = ["", *pipeline.report(out["pipeline"]), *lines]
     path.write_text(json.dumps(out, indent=2, default=str))
     if out.get("pipeline"):
-        from pipelines.benchmarks import pipeline
-
         pipeline.plot_svg(out["pipeline"], RESULTS / f"{out['date']}-stages.svg")
     print("\n".join(lines))
     print(f"\nbench: results in {path}")

@@ -457,32 +457,34 @@ def _load_csv(
             typed_cols.append(f"cast(null as {SQL_TYPES[f.type]}) as {f.name}")
             continue
         raw = f"nullif(trim(c{mapping[f.name]}), '')"
-        typed = _typed(raw, f, number_format, day_first)
-        if f.name in usual:  # the column's usual format first: one parse for most values
-            typed = f"coalesce({_timestamp_in(raw, usual[f.name])}, {typed})"
-        typed_cols.append(f"{typed} as {f.name}")
+        typed_cols.append(f"{_typed(raw, f, number_format, day_first, usual.get(f.name))} "
+                          f"as {f.name}")
         label = dialect.header[mapping[f.name]]
+        # checks: (condition on the typed record, reason SQL, label SQL); reasons are
+        # evaluated only for rejected records, joined back to the stage table `s`
+        got_value = f"nullif(trim(s.c{mapping[f.name]}), '')"
 
-        def got(words: str, raw: str = raw, label: str = label) -> str:
+        def got(words: str, value: str = got_value, label: str = label) -> str:
             """SQL for the reason text: `column `X` <words>, got '<value>'`."""
-            return f"{_q(f'column `{label}` {words}, got ')} || {QUOTE} || {raw} || {QUOTE}"
+            return f"{_q(f'column `{label}` {words}, got ')} || {QUOTE} || {value} || {QUOTE}"
 
         if f.type != "text":
             checks.append((f"{raw} is not null and {f.name} is null",
-                           got(f"expected {EXPECTED[f.type]}"), label))
+                           got(f"expected {EXPECTED[f.type]}"), _q(label)))
         if f.rule:
             cond, words = f.rule
             condition = cond.replace("{v}", f.name)
-            checks.append((f"{f.name} is not null and not ({condition})", got(words), label))
+            checks.append((f"{f.name} is not null and not ({condition})", got(words),
+                           _q(label)))
         if f.type == "timestamp":
             latest = "timestamp '9999-12-31'" if f.future_ok else (
                 f"timestamp '{loaded_at:%Y-%m-%d %H:%M:%S}' + interval 1 day")
             checks.append((f"{f.name} is not null and not ({f.name} between "
                            f"timestamp '1970-01-01' and {latest})",
-                           got("lies in the future or before 1970"), label))
+                           got("lies in the future or before 1970"), _q(label)))
         if f.required_value:
             checks.append((f"{f.name} is null", _q(f"column `{label}` is empty but required"),
-                           label))
+                           _q(label)))
 
     derived = []
     if "member_status" in profile.derived:
@@ -535,12 +537,9 @@ def _load_csv(
             return "case t._ko_failed " + " ".join(
                 f"when {i} then {c[k]}" for i, c in enumerate(checks)) + " end"
 
-        reason = by_check(1).replace("nullif(trim(c", "nullif(trim(s.c")
-        labels = "case t._ko_failed " + " ".join(
-            f"when {i} then {_q(c[2])}" for i, c in enumerate(checks)) + " end"
         con.execute(
             f"""insert into raw.rejected_rows
-            select {_q(rel)}, t.source_line, {_q(profile.entity)}, {labels}, {reason},
+            select {_q(rel)}, t.source_line, {_q(profile.entity)}, {by_check(2)}, {by_check(1)},
                    {raw_text}, ?::timestamp
             from _ko_typed t join _ko_stage s on s.rowid = t.rid + {base}
             where t._ko_failed is not null""",
@@ -627,7 +626,8 @@ def _usual_timestamp_formats(
     return usual
 
 
-def _typed(raw: str, f: Field, number_format: str, day_first: bool) -> str:
+def _typed(raw: str, f: Field, number_format: str, day_first: bool,
+           usual: tuple[str, bool] | None = None) -> str:
     if f.type == "text":
         return raw
     if f.type in ("decimal", "integer"):
@@ -648,7 +648,11 @@ def _typed(raw: str, f: Field, number_format: str, day_first: bool) -> str:
     if f.type == "timestamp":
         # one try_strptime per format: with a list of formats DuckDB 2.0 rolls impossible
         # dates over (2025-02-30 → 2025-03-02); single formats refuse them.
-        parts = [_timestamp_in(raw, x) for x in _timestamp_formats(day_first)]
+        # the column's usual format (if known) first: one parse for most values
+        formats = _timestamp_formats(day_first)
+        if usual in formats:
+            formats = [usual] + [x for x in formats if x != usual]
+        parts = [_timestamp_in(raw, x) for x in formats]
         return f"coalesce({', '.join(parts)})"
     if f.type == "boolean":
         return (
