@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.dbt import dbt_project
+from pipelines.incremental import full_refresh_reason, read_ledger, record_build, step_key
 from pipelines.locking import build_lock
 from pipelines.resources import KundenOrbitResource
 
@@ -49,8 +50,16 @@ def kundenorbit_dbt_models(
     # dbt runs as a subprocess that inherits this environment (profiles.yml reads it)
     os.environ.update(settings.dbt_env())
     with build_lock(settings.build_db, on_wait=context.log.warning):
-        invocation = dbt.cli(["build"], context=context)
+        step = step_key(context.selected_asset_keys)
+        ledger = read_ledger(settings)
+        reason = full_refresh_reason(settings, step, ledger)
+        if reason:
+            context.log.info(f"dbt: full refresh ({reason})")
+        else:
+            context.log.info("dbt: incremental (only new export files since the last build)")
+        invocation = dbt.cli(["build", "--full-refresh"] if reason else ["build"], context=context)
         yield from invocation.stream()
+        record_build(settings, step, ledger)
     keep_partial_parse(invocation.target_path)
 
 

@@ -167,18 +167,24 @@ def add_one_day(raw: Path, share: float = 0.01) -> dict:
           for c in ("Created at", "Paid at") if c in lines.columns],
     )
     out_shop = raw / "shop" / "orders_export_2.csv"
+    if out_shop.exists():
+        raise SystemExit(f"bench: {out_shop} exists already")
     sample.write_csv(out_shop)
 
     activity_files = sorted((raw / "newsletter").glob("campaign_activity*.csv"))
     new_activity = 0
     if activity_files:
-        act = pl.read_csv(activity_files[0], infer_schema_length=0)
+        act = pl.read_csv(max(activity_files, key=lambda p: p.stat().st_size),
+                          infer_schema_length=0)
         extra = act.gather_every(int(1 / share)).with_columns(
             pl.lit("c_next_day").alias("Campaign ID"),
             pl.lit(f"Newsletter {next_day:%d.%m.%Y}").alias("Campaign Title"),
             (pl.lit(next_day.isoformat()) + pl.col("Timestamp").str.slice(10)).alias("Timestamp"),
         )
-        extra.write_csv(raw / "newsletter" / f"campaign_activity_{next_day.isoformat()}.csv")
+        out_activity = raw / "newsletter" / f"campaign_activity_day_{next_day.isoformat()}.csv"
+        if out_activity.exists():  # never replace an export: the day is *added*
+            raise SystemExit(f"bench: {out_activity} exists already")
+        extra.write_csv(out_activity)
         new_activity = extra.height
     return {"new_order_lines": sample.height, "new_orders": pick.len(),
             "new_activity_rows": new_activity, "day": next_day.isoformat()}

@@ -1,16 +1,33 @@
 -- Orders up to the analysis date, with customer, net revenue and cost of serving them.
 -- Net revenue = total − refunded amount; 0 for cancelled orders (DESIGN.md §5).
+-- Incremental (design note 17): a run takes the orders loaded since the last build plus
+-- those the moved analysis date brings into scope, and drops orders after the analysis
+-- date (when it was set back).
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert', unique_key='order_id',
+    post_hook="delete from {{ this }} where order_date > (select as_of_date from "
+              ~ "{{ ref('int_analysis_date') }})"
+) }}
+
 with
 
 orders as (
 
     select * from {{ ref('stg_shop__orders') }}
+    {% if is_incremental() %}
+    where _loaded_at > (select coalesce(max(_loaded_at), '-infinity') from {{ this }})
+        or {{ local_date('ordered_at') }}
+            > (select coalesce(max(order_date), '-infinity') from {{ this }})
+    {% endif %}
 
 ),
 
 lines as (
 
     select * from {{ ref('stg_shop__order_lines') }}
+    {% if is_incremental() %}
+    where order_id in (select order_id from orders)
+    {% endif %}
 
 ),
 
@@ -144,7 +161,8 @@ final as (
         not is_cancelled
             and (total_amount = 0 or refunded_amount < total_amount) as is_purchase,
         _source_file,
-        _source_line
+        _source_line,
+        _loaded_at
     from amounts
 
 )

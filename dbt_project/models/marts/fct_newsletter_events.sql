@@ -1,10 +1,22 @@
 -- One row per newsletter event (sent, open, click, bounce, unsubscribe) up to the
 -- analysis date, for matchable recipients.
+-- Incremental like fct_orders (design note 17).
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert', unique_key='event_id',
+    post_hook="delete from {{ this }} where event_date > (select as_of_date from "
+              ~ "{{ ref('int_analysis_date') }})"
+) }}
+
 with
 
 activity as (
 
     select * from {{ ref('stg_newsletter__activity') }}
+    {% if is_incremental() %}
+    where _loaded_at > (select coalesce(max(loaded_at), '-infinity') from {{ this }})
+        or cast(event_at as date)
+            > (select coalesce(max(event_date), '-infinity') from {{ this }})
+    {% endif %}
 
 ),
 
@@ -24,7 +36,8 @@ final as (
         activity.action,
         activity.event_at,
         cast(activity.event_at as date) as event_date,
-        activity.url is not null as has_url
+        activity.url is not null as has_url,
+        activity._loaded_at as loaded_at
     from activity
     cross join analysis_date
     where {{ is_matchable_email('activity.email_normalised') }}

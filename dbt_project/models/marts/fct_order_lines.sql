@@ -1,15 +1,30 @@
 -- One row per order line item of the orders in fct_orders.
+-- Incremental like fct_orders: the lines of the orders that changed (design note 17).
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert', unique_key='order_id',
+    post_hook="delete from {{ this }} where order_date > (select as_of_date from "
+              ~ "{{ ref('int_analysis_date') }})"
+) }}
+-- depends_on: {{ ref('int_analysis_date') }}
+
 with
-
-lines as (
-
-    select * from {{ ref('stg_shop__order_lines') }}
-
-),
 
 orders as (
 
     select * from {{ ref('int_orders_enriched') }}
+    {% if is_incremental() %}
+    where _loaded_at > (select coalesce(max(loaded_at), '-infinity') from {{ this }})
+        or order_date > (select coalesce(max(order_date), '-infinity') from {{ this }})
+    {% endif %}
+
+),
+
+lines as (
+
+    select * from {{ ref('stg_shop__order_lines') }}
+    {% if is_incremental() %}
+    where order_id in (select order_id from orders)
+    {% endif %}
 
 ),
 
@@ -35,7 +50,8 @@ final as (
         lines.unit_price_amount as unit_price_eur,
         lines.line_amount as line_amount_eur,
         coalesce(rate.cogs_rate, fallback.cogs_rate) as cogs_rate,
-        orders.is_cancelled
+        orders.is_cancelled,
+        orders._loaded_at as loaded_at
     from lines
     inner join orders
         on lines.order_id = orders.order_id

@@ -1,9 +1,17 @@
 -- One row per recipient event; identical events in overlapping exports count once.
+-- Incremental (design note 17): a run reads only the files loaded since the last build;
+-- an event already known takes the newer file's row.
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='event_id') }}
+
 with
 
 source as (
 
     select * from {{ source('newsletter', 'activity') }}
+    {% if is_incremental() %}
+    where _loaded_at > (select coalesce(max(_loaded_at), '-infinity') from {{ this }})
+    {% endif %}
 
 ),
 
@@ -50,6 +58,6 @@ deduplicated as (
 
 )
 
-select * exclude (version_rank, _loaded_at)
+select * exclude (version_rank)
 from deduplicated
 where version_rank = 1

@@ -1,9 +1,17 @@
 -- One row per line item, from the same export file as its order.
+-- Incremental like stg_shop__orders: the lines of every order in the newly loaded files
+-- replace that order's earlier lines.
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='order_id') }}
+
 with
 
 source as (
 
     select * from {{ source('shop', 'orders') }}
+    {% if is_incremental() %}
+    where _loaded_at > (select coalesce(max(_loaded_at), '-infinity') from {{ this }})
+    {% endif %}
 
 ),
 
@@ -40,7 +48,8 @@ renamed as (
         coalesce(lineitem_discount, 0) as line_discount_amount,
         vendor,
         _source_file,
-        _source_line
+        _source_line,
+        _loaded_at
     from versioned
     where _source_file = chosen_file
       and (lineitem_name is not null or lineitem_sku is not null)

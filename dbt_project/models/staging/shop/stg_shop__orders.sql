@@ -1,10 +1,19 @@
 -- One row per order: the order-level row (the first row of each order in the export).
 -- An order exported in several files is taken from the file loaded last.
+-- Incremental (design note 17): a run reads only the files loaded since the last build
+-- and replaces the orders they contain; any other change to the raw data (a file
+-- replaced or removed, new code or salt) makes the pipeline rebuild with --full-refresh.
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='order_id') }}
+
 with
 
 source as (
 
     select * from {{ source('shop', 'orders') }}
+    {% if is_incremental() %}
+    where _loaded_at > (select coalesce(max(_loaded_at), '-infinity') from {{ this }})
+    {% endif %}
 
 ),
 
@@ -62,7 +71,8 @@ renamed as (
         lower(source_name) as sales_channel,
         tags,
         _source_file,
-        _source_line
+        _source_line,
+        _loaded_at
 
     from order_rows
     where version_rank = 1
