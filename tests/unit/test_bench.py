@@ -22,7 +22,18 @@ def test_one_more_day_adds_about_one_percent_new_orders_that_load(demo_template:
     load_source(con, raw, "shop", dt.datetime(2026, 11, 1))
     before = con.execute("select count(*), count(distinct order_name) from raw.shop__orders").fetchone()
 
+    before_files = {p: p.read_bytes() for p in raw.rglob("*") if p.is_file()}
+
     added = bench.add_one_day(raw)
+
+    # the day is *added*: every export that was there is byte-identical (the bench runs on
+    # hard links of its cached data set, so an overwrite would corrupt the cache)
+    assert {p: p.read_bytes() for p in before_files} == before_files
+    new_files = {p.relative_to(raw).as_posix() for p in raw.rglob("*") if p.is_file()} - {
+        p.relative_to(raw).as_posix() for p in before_files}
+    assert new_files == {"shop/orders_export_2.csv",
+                         f"newsletter/campaign_activity_day_{added['day']}.csv"}
+    assert added["new_activity_rows"] > 0
 
     first = pl.read_csv(raw / "shop" / "orders_export_1.csv", infer_schema_length=0)
     extra = pl.read_csv(raw / "shop" / "orders_export_2.csv", infer_schema_length=0)

@@ -1,0 +1,146 @@
+"""Incremental dbt builds (design note 17): a day of new exports built incrementally gives
+exactly the tables a full rebuild gives; a replaced export makes every dbt step rebuild
+in full, so rows that left the export leave the warehouse too."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import transform
+from pipelines.benchmarks.pipeline import add_one_day
+from pipelines.incremental import full_refresh_reason, read_ledger, record_build, step_key
+from tests.conftest import Workspace, run_pipeline
+
+# columns that record *when* a row was loaded or built, not what it says
+TIMING_COLUMNS = {"loaded_at", "_loaded_at", "published_at", "fitted_at"}
+
+
+@pytest.fixture
+def decisions(monkeypatch) -> list[str | None]:
+    """Every dbt step's decision: None = incremental, else the full-refresh reason."""
+    seen: list[str | None] = []
+
+    def spy(*args, **kwargs):
+        reason = full_refresh_reason(*args, **kwargs)
+        seen.append(reason)
+        return reason
+
+    monkeypatch.setattr(transform, "full_refresh_reason", spy)
+    return seen
+
+
+def _differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
+    """Tables of two published files whose rows differ (EXCEPT ALL both ways)."""
+    con = duckdb.connect()
+    con.execute(f"attach '{a}' as a (read_only)")
+    con.execute(f"attach '{b}' as b (read_only)")
+    tables = con.execute("""select schema_name, table_name from duckdb_tables()
+                            where database_name = 'a' order by 1, 2""").fetchall()
+    assert len(tables) >= 25
+    diff = {}
+    for schema, table in tables:
+        if (schema, table) in {("audit", "publish_info"), ("audit", "load_ledger")}:
+            continue  # when and in which run a file was loaded: differs by design
+        cols = [c for (c,) in con.execute(
+            """select column_name from duckdb_columns() where database_name = 'a'
+               and schema_name = ? and table_name = ?""", [schema, table]).fetchall()
+            if c not in TIMING_COLUMNS]
+        select = ", ".join(f'"{c}"' for c in cols)
+        where = " where is_current" if table == "clv_model_parameters" else ""  # keeps history
+        one, two = (f'select {select} from {db}."{schema}"."{table}"{where}' for db in "ab")
+        n1 = con.execute(f"select count(*) from ({one} except all {two})").fetchone()[0]
+        n2 = con.execute(f"select count(*) from ({two} except all {one})").fetchone()[0]
+        if n1 or n2:
+            diff[f"{schema}.{table}"] = (n1, n2)
+    con.close()
+    return diff
+
+
+def test_a_new_day_built_incrementally_equals_a_full_rebuild(
+        demo_ws: Workspace, tmp_path: Path, monkeypatch, decisions):
+    monkeypatch.delenv("KUNDENORBIT_AS_OF", raising=False)
+    assert run_pipeline(demo_ws, monkeypatch).success
+    assert decisions and all(d == "first build" for d in decisions)
+    orders_before = demo_ws.scalar("select count(*) from marts.fct_orders")
+    as_of_before = demo_ws.scalar("select as_of_date from audit.analysis_date")
+
+    added = add_one_day(demo_ws.raw)
+    decisions.clear()
+    assert run_pipeline(demo_ws, monkeypatch).success
+    assert decisions and all(d is None for d in decisions), decisions  # built incrementally
+    assert demo_ws.scalar("select count(*) from marts.fct_orders") == (
+        orders_before + added["new_orders"])
+    assert str(demo_ws.scalar("select as_of_date from audit.analysis_date")) == added["day"]
+    assert demo_ws.scalar("select as_of_date from audit.analysis_date") > as_of_before
+
+    # the same exports, built from nothing
+    full = Workspace(tmp_path / "full")
+    shutil.copytree(demo_ws.raw, full.raw)
+    decisions.clear()
+    assert run_pipeline(full, monkeypatch).success
+    assert all(d == "first build" for d in decisions)
+
+    assert _differences(demo_ws.settings.warehouse, full.settings.warehouse) == {}
+
+
+def test_a_replaced_export_rebuilds_in_full(demo_ws: Workspace, monkeypatch, decisions):
+    monkeypatch.delenv("KUNDENORBIT_AS_OF", raising=False)
+    assert run_pipeline(demo_ws, monkeypatch).success
+    orders = demo_ws.scalar("select count(*) from marts.fct_orders")
+
+    # a corrected re-export under the same name, without one order
+    export = demo_ws.raw / "shop" / "orders_export_1.csv"
+    lines = export.read_text(encoding="utf-8").splitlines(keepends=True)
+    gone = lines[1].split(",")[0]
+    kept = [line for line in lines if not line.startswith(gone + ",")]
+    assert len(kept) < len(lines)
+    export.write_text("".join(kept), encoding="utf-8")
+
+    decisions.clear()
+    assert run_pipeline(demo_ws, monkeypatch).success
+    assert decisions and all("shop/orders_export_1.csv" in d for d in decisions), decisions
+    assert demo_ws.scalar("select count(*) from marts.fct_orders") == orders - 1
+    for table in ("fct_orders", "fct_order_lines"):
+        assert demo_ws.scalar(f"select count(*) from marts.{table} where order_id = ?",
+                              [gone]) == 0
+
+
+def test_full_refresh_reasons(demo_ws: Workspace, monkeypatch):
+    """The decision itself: no ledger, first build, unchanged, added, replaced, removed,
+    new code or salt."""
+    import datetime as dt
+
+    from pipelines.ingest.loader import load_source
+
+    monkeypatch.setenv("KUNDENORBIT_ID_SALT", "salt-1")
+    settings = demo_ws.settings
+    step = step_key(["a", "b"])
+    assert step == step_key(["b", "a"]) != step_key(["a"])
+    assert full_refresh_reason(settings, step, read_ledger(settings)) == "no load ledger yet"
+
+    settings.build_db.parent.mkdir(parents=True)
+    con = duckdb.connect(str(settings.build_db))
+    load_source(con, demo_ws.raw, "shop", dt.datetime(2026, 11, 1))
+    con.close()
+    ledger = read_ledger(settings)
+    assert full_refresh_reason(settings, step, ledger) == "first build"
+    record_build(settings, step, ledger)
+    assert full_refresh_reason(settings, step, read_ledger(settings)) is None
+    assert full_refresh_reason(settings, step_key(["other"]), ledger) == "first build"
+
+    added = {("shop/orders_export_2.csv", "ff", "loaded", "2026-11-02 00:00:00")}
+    assert full_refresh_reason(settings, step, ledger | added) is None
+    (replaced,) = ledger
+    assert "shop/orders_export_1.csv" in full_refresh_reason(
+        settings, step, {(replaced[0], "00", *replaced[2:])})
+    assert "replaced or removed" in full_refresh_reason(settings, step, set())
+
+    monkeypatch.setenv("KUNDENORBIT_ID_SALT", "salt-2")
+    assert "salt" in full_refresh_reason(settings, step, ledger)
+    monkeypatch.setenv("KUNDENORBIT_ID_SALT", "salt-1")
+    monkeypatch.setattr("pipelines.incremental.code_fingerprint", lambda: "new code")
+    assert "code" in full_refresh_reason(settings, step, ledger)
