@@ -50,7 +50,7 @@ def _differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
                and schema_name = ? and table_name = ?""", [schema, table]).fetchall()
             if c not in TIMING_COLUMNS]
         select = ", ".join(f'"{c}"' for c in cols)
-        where = " where is_current" if table == "clv_model_parameters" else ""  # keeps history
+        where = " where is_latest" if table == "clv_model_parameters" else ""  # keeps history
         one, two = (f'select {select} from {db}."{schema}"."{table}"{where}' for db in "ab")
         n1 = con.execute(f"select count(*) from ({one} except all {two})").fetchone()[0]
         n2 = con.execute(f"select count(*) from ({two} except all {one})").fetchone()[0]
