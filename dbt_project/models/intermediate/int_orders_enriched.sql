@@ -5,8 +5,7 @@
 -- date (when it was set back).
 {{ config(
     materialized='incremental', incremental_strategy='delete+insert', unique_key='order_id',
-    post_hook="delete from {{ this }} where order_date > (select as_of_date from "
-              ~ "{{ ref('int_analysis_date') }})"
+    post_hook="{{ drop_after_analysis_date('order_date') }}"
 ) }}
 
 with
@@ -14,11 +13,7 @@ with
 orders as (
 
     select * from {{ ref('stg_shop__orders') }}
-    {% if is_incremental() %}
-    where _loaded_at > (select coalesce(max(_loaded_at), '-infinity') from {{ this }})
-        or {{ local_date('ordered_at') }}
-            > (select coalesce(max(order_date), '-infinity') from {{ this }})
-    {% endif %}
+    {{ incremental_batch(date=local_date('ordered_at'), this_date='order_date') }}
 
 ),
 

@@ -3,8 +3,7 @@
 -- Incremental like fct_orders (design note 17).
 {{ config(
     materialized='incremental', incremental_strategy='delete+insert', unique_key='event_id',
-    post_hook="delete from {{ this }} where event_date > (select as_of_date from "
-              ~ "{{ ref('int_analysis_date') }})"
+    post_hook="{{ drop_after_analysis_date('event_date') }}"
 ) }}
 
 with
@@ -12,11 +11,8 @@ with
 activity as (
 
     select * from {{ ref('stg_newsletter__activity') }}
-    {% if is_incremental() %}
-    where _loaded_at > (select coalesce(max(loaded_at), '-infinity') from {{ this }})
-        or cast(event_at as date)
-            > (select coalesce(max(event_date), '-infinity') from {{ this }})
-    {% endif %}
+    {{ incremental_batch(this_loaded_at='loaded_at', date='cast(event_at as date)',
+                         this_date='event_date') }}
 
 ),
 

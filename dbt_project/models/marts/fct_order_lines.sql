@@ -2,8 +2,7 @@
 -- Incremental like fct_orders: the lines of the orders that changed (design note 17).
 {{ config(
     materialized='incremental', incremental_strategy='delete+insert', unique_key='order_id',
-    post_hook="delete from {{ this }} where order_date > (select as_of_date from "
-              ~ "{{ ref('int_analysis_date') }})"
+    post_hook="{{ drop_after_analysis_date('order_date') }}"
 ) }}
 -- depends_on: {{ ref('int_analysis_date') }}
 
@@ -12,10 +11,7 @@ with
 orders as (
 
     select * from {{ ref('int_orders_enriched') }}
-    {% if is_incremental() %}
-    where _loaded_at > (select coalesce(max(loaded_at), '-infinity') from {{ this }})
-        or order_date > (select coalesce(max(order_date), '-infinity') from {{ this }})
-    {% endif %}
+    {{ incremental_batch(this_loaded_at='loaded_at', date='order_date', this_date='order_date') }}
 
 ),
 

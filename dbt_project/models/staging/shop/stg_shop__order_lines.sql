@@ -9,9 +9,7 @@ with
 source as (
 
     select * from {{ source('shop', 'orders') }}
-    {% if is_incremental() %}
-    where _loaded_at > (select coalesce(max(_loaded_at), '-infinity') from {{ this }})
-    {% endif %}
+    {{ incremental_batch() }}
 
 ),
 
