@@ -2,6 +2,13 @@
 DuckDB file, close it, verify it, fsync it, and swap it atomically onto the published
 path with os.replace(). Readers holding the old file keep their snapshot; new
 connections see the new one; a crash at any point leaves the published file untouched.
+
+Incremental publish (design note 18): when the raw data has only grown since the last
+publish (the same rule as for the incremental dbt models, `pipelines/incremental.py`) and
+the published file is the one this working database produced, the new file starts as a
+copy of the published one. The event facts (`INCREMENTAL_TABLES`) then receive only the
+rows loaded since (delete + insert by their key) and must end with exactly the row count
+of the working table, else they are copied whole; every other table is copied whole.
 """
 
 from __future__ import annotations
@@ -9,12 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from pipelines.errors import PublishError
+from pipelines.incremental import full_refresh_reason, read_ledger, record_build
 from pipelines.settings import Settings, duckdb_config
 
 # schema in the working database → schema in the published file
@@ -26,6 +35,14 @@ AUDIT_TABLES = {
     ("intermediate", "int_identities_matched"): ("audit", "identities_matched"),
     ("intermediate", "int_analysis_date"): ("audit", "analysis_date"),
 }
+# event facts published by their new rows: (schema, table) in the published file → key
+# (the unique_key of the dbt model; rows carry `loaded_at`, the load time of their file)
+INCREMENTAL_TABLES = {
+    ("marts", "fct_orders"): "order_id",
+    ("marts", "fct_order_lines"): "order_id",
+    ("marts", "fct_newsletter_events"): "event_id",
+}
+PUBLISH_STEP = "publish"
 
 
 @dataclass(frozen=True)
@@ -34,6 +51,60 @@ class PublishInfo:
     tables: dict[str, int]
     as_of_date: str | None
     size_bytes: int
+    mode: str = "full"  # or "incremental (<facts>: new rows only)"
+    reason: str = ""    # why it was not incremental
+
+
+def _published_at(path: Path) -> str | None:
+    try:
+        con = duckdb.connect(str(path), read_only=True, config=duckdb_config())
+    except duckdb.Error:
+        return None
+    try:
+        return str(con.execute("select max(published_at) from audit.publish_info").fetchone()[0])
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
+def _full_publish_reason(settings: Settings, ledger) -> str | None:
+    """Why the published file must be written from scratch; None when it may be reused."""
+    if not settings.warehouse.exists():
+        return "no published file yet"
+    reason = full_refresh_reason(settings, PUBLISH_STEP, ledger)
+    if reason:
+        return reason
+    con = duckdb.connect(str(settings.build_db), read_only=True, config=duckdb_config())
+    try:
+        recorded = con.execute("select published_at from raw.published_state").fetchone()
+    except duckdb.Error:
+        recorded = None
+    finally:
+        con.close()
+    if recorded is None or recorded[0] != _published_at(settings.warehouse):
+        return "the published file is not the one this working database last wrote"
+    return None
+
+
+def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list:
+    return con.execute(
+        """select column_name, data_type from duckdb_columns()
+        where database_name = ? and schema_name = ? and table_name = ? order by column_index""",
+        [database, schema, table]).fetchall()
+
+
+def _sync_new_rows(con: duckdb.DuckDBPyConnection, src: str, dst: str, key: str) -> bool:
+    """Bring the reused copy `dst` up to `src` by the rows loaded since its newest row.
+    False when that does not give exactly src's row count (the caller copies it whole)."""
+    newest = con.execute(f"select max(loaded_at) from {dst}").fetchone()[0]
+    if newest is None:
+        return False
+    con.execute(f"delete from {dst} where {key} in "
+                f"(select {key} from {src} where loaded_at > ?)", [newest])
+    con.execute(f"insert into {dst} select * from {src} where loaded_at > ?", [newest])
+    have, want = (con.execute(f"select count(*) from {t}").fetchone()[0] for t in (dst, src))
+    return have == want
 
 
 def _fsync(path: Path) -> None:
@@ -56,6 +127,14 @@ def publish(settings: Settings) -> PublishInfo:
     tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
     tables: dict[str, int] = {}
     try:
+        ledger = read_ledger(settings)
+    except duckdb.Error:  # a working database without a complete ledger: publish whole
+        ledger = None
+    reason = _full_publish_reason(settings, ledger)
+    synced: list[str] = []
+    try:
+        if reason is None:
+            shutil.copyfile(target, tmp)
         # row order is not part of a table's meaning; not keeping it lets DuckDB copy the
         # large marts without buffering them
         con = duckdb.connect(str(tmp), config={**duckdb_config(),
@@ -69,11 +148,25 @@ def publish(settings: Settings) -> PublishInfo:
             copies = [
                 ((s, t), (PUBLISHED_SCHEMAS[s], t)) for s, t in found if s in PUBLISHED_SCHEMAS
             ] + [(src, dst) for src, dst in AUDIT_TABLES.items() if src in set(found)]
+            if reason is None:  # of the reused copy keep only the facts to bring up to date
+                keep = {dst for _, dst in copies} & set(INCREMENTAL_TABLES)
+                for ds, dt_ in con.execute(
+                        """select schema_name, table_name from duckdb_tables()
+                        where database_name = current_database()""").fetchall():
+                    if (ds, dt_) not in keep:
+                        con.execute(f'drop table "{ds}"."{dt_}"')
+            here = con.execute("select current_database()").fetchone()[0]
             for (s, t), (ds, dt_) in copies:
+                src, dst = f'build."{s}"."{t}"', f'"{ds}"."{dt_}"'
                 con.execute(f'create schema if not exists "{ds}"')
-                con.execute(f'create table "{ds}"."{dt_}" as select * from build."{s}"."{t}"')
-                tables[f"{ds}.{dt_}"] = con.execute(
-                    f'select count(*) from "{ds}"."{dt_}"').fetchone()[0]
+                if (reason is None and (ds, dt_) in INCREMENTAL_TABLES
+                        and _columns(con, "build", s, t) == _columns(con, here, ds, dt_)
+                        and _sync_new_rows(con, src, dst, INCREMENTAL_TABLES[(ds, dt_)])):
+                    synced.append(f"{ds}.{dt_}")
+                else:
+                    con.execute(f"drop table if exists {dst}")
+                    con.execute(f"create table {dst} as select * from {src}")
+                tables[f"{ds}.{dt_}"] = con.execute(f"select count(*) from {dst}").fetchone()[0]
             as_of = None
             if ("intermediate", "int_analysis_date") in set(found):
                 as_of = str(con.execute(
@@ -84,11 +177,13 @@ def publish(settings: Settings) -> PublishInfo:
 
                 states = dict(con.execute("select source, state from build.raw.input_state").fetchall())
                 inputs = fingerprint(states, settings)
+            published_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            con.execute("create schema if not exists audit")
             con.execute(
                 """create table audit.publish_info as select
                     ?::timestamp as published_at, ?::date as as_of_date, ? as tables,
                     ? as inputs_fingerprint""",
-                [dt.datetime.now(dt.UTC).replace(tzinfo=None), as_of, json.dumps(tables), inputs],
+                [published_at, as_of, json.dumps(tables), inputs],
             )
             con.execute("detach build")
             con.execute("checkpoint")
@@ -108,11 +203,26 @@ def publish(settings: Settings) -> PublishInfo:
         _fsync(target.parent)
     except (OSError, duckdb.IOException, duckdb.PermissionException) as exc:
         tmp.unlink(missing_ok=True)
-        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
-        msg = (f"could not publish {target}: {reason}. The previously published file is "
+        cause = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+        msg = (f"could not publish {target}: {cause}. The previously published file is "
                f"unchanged; free disk space or fix the folder's permissions and run again")
         raise PublishError(msg) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return PublishInfo(target, tables, as_of, target.stat().st_size)
+    _remember(settings, ledger, published_at)
+    mode = f"incremental ({', '.join(synced)}: new rows only)" if synced else "full"
+    return PublishInfo(target, tables, as_of, target.stat().st_size, mode, reason or "")
+
+
+def _remember(settings: Settings, ledger, published_at: dt.datetime) -> None:
+    """What the published file was built from, for the next publish to decide on reuse."""
+    if ledger is None:
+        return
+    record_build(settings, PUBLISH_STEP, ledger)
+    con = duckdb.connect(str(settings.build_db), config=duckdb_config())
+    try:
+        con.execute("create or replace table raw.published_state as select ? as published_at",
+                    [str(published_at)])
+    finally:
+        con.close()
