@@ -178,12 +178,13 @@ def publish(settings: Settings) -> PublishInfo:
                 states = dict(con.execute("select source, state from build.raw.input_state").fetchall())
                 inputs = fingerprint(states, settings)
             published_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            mode = f"incremental ({', '.join(synced)}: new rows only)" if synced else "full"
             con.execute("create schema if not exists audit")
             con.execute(
                 """create table audit.publish_info as select
                     ?::timestamp as published_at, ?::date as as_of_date, ? as tables,
-                    ? as inputs_fingerprint""",
-                [published_at, as_of, json.dumps(tables), inputs],
+                    ? as inputs_fingerprint, ? as publish_mode""",
+                [published_at, as_of, json.dumps(tables), inputs, mode],
             )
             con.execute("detach build")
             con.execute("checkpoint")
@@ -211,7 +212,6 @@ def publish(settings: Settings) -> PublishInfo:
         tmp.unlink(missing_ok=True)
         raise
     _remember(settings, ledger, published_at)
-    mode = f"incremental ({', '.join(synced)}: new rows only)" if synced else "full"
     return PublishInfo(target, tables, as_of, target.stat().st_size, mode, reason or "")
 
 

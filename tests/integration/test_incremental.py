@@ -72,6 +72,9 @@ def test_a_new_day_built_incrementally_equals_a_full_rebuild(
     decisions.clear()
     assert run_pipeline(demo_ws, monkeypatch).success
     assert decisions and all(d is None for d in decisions), decisions  # built incrementally
+    # … and published incrementally: the event facts got only their new rows
+    assert demo_ws.scalar("select publish_mode from audit.publish_info").startswith(
+        "incremental (marts.fct_newsletter_events, marts.fct_order_lines, marts.fct_orders")
     assert demo_ws.scalar("select count(*) from marts.fct_orders") == (
         orders_before + added["new_orders"])
     # the new day's orders move the analysis date (their local day may be the day after)
@@ -103,6 +106,7 @@ def test_a_replaced_export_rebuilds_in_full(demo_ws: Workspace, monkeypatch, dec
     decisions.clear()
     assert run_pipeline(demo_ws, monkeypatch).success
     assert decisions and all("shop/orders_export_1.csv" in d for d in decisions), decisions
+    assert demo_ws.scalar("select publish_mode from audit.publish_info") == "full"
     assert demo_ws.scalar("select count(*) from marts.fct_orders") == orders - 1
     for table in ("fct_orders", "fct_order_lines"):
         assert demo_ws.scalar(f"select count(*) from marts.{table} where order_id = ?",

@@ -35,25 +35,18 @@ people as (
 
 emails as (
 
+    -- each distinct address keyed once (hashing every order's e-mail took most of the time)
     select
-        customer_id,
+        {{ customer_key('email_normalised') }} as customer_id,
         email_normalised
     from (
-        select
-            {{ customer_key('email_normalised') }} as customer_id,
-            email_normalised
-        from contacts
-        where {{ is_matchable_email('email_normalised') }}
-        union all
-        select {{ customer_key('email_normalised') }}, email_normalised
-        from members
-        where {{ is_matchable_email('email_normalised') }}
-        union all
-        select {{ customer_key('email_normalised') }}, email_normalised
-        from orders
-        where {{ is_matchable_email('email_normalised') }}
+        select email_normalised from contacts
+        union
+        select email_normalised from members
+        union
+        select email_normalised from orders
     ) as all_emails
-    group by customer_id, email_normalised
+    where {{ is_matchable_email('email_normalised') }}
 
 ),
 
@@ -62,11 +55,17 @@ billing as (
     -- the latest checkout's billing name and phone, for people known only from the shop
     select
         {{ customer_key('email_normalised') }} as customer_id,
-        arg_max(billing_name, ordered_at) as billing_name,
-        arg_max(billing_phone, ordered_at) as billing_phone
-    from orders
+        billing_name,
+        billing_phone
+    from (
+        select
+            email_normalised,
+            arg_max(billing_name, ordered_at) as billing_name,
+            arg_max(billing_phone, ordered_at) as billing_phone
+        from orders
+        group by email_normalised
+    ) as latest
     where {{ is_matchable_email('email_normalised') }}
-    group by 1
 
 ),
 
