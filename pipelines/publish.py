@@ -6,9 +6,10 @@ connections see the new one; a crash at any point leaves the published file unto
 Incremental publish (design note 18): when the raw data has only grown since the last
 publish (the same rule as for the incremental dbt models, `pipelines/incremental.py`) and
 the published file is the one this working database produced, the new file starts as a
-copy of the published one. The event facts (`INCREMENTAL_TABLES`) then receive only the
-rows loaded since (delete + insert by their key) and must end with exactly the row count
-of the working table, else they are copied whole; every other table is copied whole.
+copy of the published one. The event facts, the lifecycle history and the identity
+matches (`INCREMENTAL_TABLES`) then receive only the rows loaded or rebuilt since (delete +
+insert by their key) and must end with exactly the row count of the working table, else they are
+copied whole; every other table is copied whole.
 """
 
 from __future__ import annotations
@@ -35,12 +36,26 @@ AUDIT_TABLES = {
     ("intermediate", "int_identities_matched"): ("audit", "identities_matched"),
     ("intermediate", "int_analysis_date"): ("audit", "analysis_date"),
 }
-# event facts published by their new rows: (schema, table) in the published file → key
-# (the unique_key of the dbt model; rows carry `loaded_at`, the load time of their file)
+
+
+@dataclass(frozen=True)
+class Sync:
+    """How a reused published table is brought up to date (design notes 18, 19)."""
+
+    key: tuple[str, ...]  # rows are replaced by this key (the dbt model's unique_key)
+    marker: str           # rows with a newer value than the published copy's newest are new
+    prune: bool = False   # keys the working table no longer has are deleted
+
+
+# tables published by their new rows: (schema, table) in the published file → Sync
 INCREMENTAL_TABLES = {
-    ("marts", "fct_orders"): "order_id",
-    ("marts", "fct_order_lines"): "order_id",
-    ("marts", "fct_newsletter_events"): "event_id",
+    # event facts: `loaded_at` is the load time of the row's export file
+    ("marts", "fct_orders"): Sync(("order_id",), "loaded_at"),
+    ("marts", "fct_order_lines"): Sync(("order_id",), "loaded_at"),
+    ("marts", "fct_newsletter_events"): Sync(("event_id",), "loaded_at"),
+    # customer level: `built_at` is the dbt run that (re)built the row
+    ("marts", "customer_lifecycle_history"): Sync(("snapshot_date",), "built_at", prune=True),
+    ("audit", "identities_matched"): Sync(("record_type", "source_record_id"), "built_at"),
 }
 PUBLISH_STEP = "publish"
 
@@ -51,7 +66,7 @@ class PublishInfo:
     tables: dict[str, int]
     as_of_date: str | None
     size_bytes: int
-    mode: str = "full"  # or "incremental (<facts>: new rows only)"
+    mode: str = "full"  # or "incremental (<tables>: new rows only)"
     reason: str = ""    # why it was not incremental
 
 
@@ -94,15 +109,19 @@ def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: 
         [database, schema, table]).fetchall()
 
 
-def _sync_new_rows(con: duckdb.DuckDBPyConnection, src: str, dst: str, key: str) -> bool:
-    """Bring the reused copy `dst` up to `src` by the rows loaded since its newest row.
+def _sync_new_rows(con: duckdb.DuckDBPyConnection, src: str, dst: str, sync: Sync) -> bool:
+    """Bring the reused copy `dst` up to `src` by the rows newer than its newest row.
     False when that does not give exactly src's row count (the caller copies it whole)."""
-    newest = con.execute(f"select max(loaded_at) from {dst}").fetchone()[0]
+    cols, marker = ", ".join(sync.key), sync.marker
+    key = f"({cols})" if len(sync.key) > 1 else cols
+    newest = con.execute(f"select max({marker}) from {dst}").fetchone()[0]
     if newest is None:
         return False
+    if sync.prune:
+        con.execute(f"delete from {dst} where {key} not in (select distinct {cols} from {src})")
     con.execute(f"delete from {dst} where {key} in "
-                f"(select {key} from {src} where loaded_at > ?)", [newest])
-    con.execute(f"insert into {dst} select * from {src} where loaded_at > ?", [newest])
+                f"(select {cols} from {src} where {marker} > ?)", [newest])
+    con.execute(f"insert into {dst} select * from {src} where {marker} > ?", [newest])
     have, want = (con.execute(f"select count(*) from {t}").fetchone()[0] for t in (dst, src))
     return have == want
 

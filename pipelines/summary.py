@@ -53,8 +53,8 @@ def summary_rows(settings: Settings) -> dict:
             "files": one("""select count(*), sum(rows_loaded), sum(rows_rejected),
                                    count(*) filter (where status = 'refused')
                             from audit.load_ledger where status in ('loaded', 'refused')"""),
-            "merged": one("""select count(distinct customer_id)
-                                        filter (where crm_contacts_for_customer > 1),
+            "merged": one("""select (select count(*) from marts.dim_customers
+                                     where crm_contact_count > 1),
                                     count(*) filter (where email_differed_in_case_or_spaces)
                              from audit.identities_matched"""),
         }

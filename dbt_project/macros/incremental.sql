@@ -20,3 +20,28 @@
     delete from {{ this }}
     where {{ date_column }} > (select as_of_date from {{ ref('int_analysis_date') }})
 {%- endmacro %}
+
+{#- When this dbt invocation started (UTC): customer-level incremental models stamp the rows
+    they (re)build with it as `built_at`, so that the models and the publish step after
+    them can take just those rows (design note 19). Files loaded by the ingest of the same
+    run carry an earlier `_loaded_at`, those of the next run a later one. -#}
+{% macro build_time() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
+
+{#- Post-hook of the lifecycle history: snapshot dates no longer wanted (the previous
+    analysis date when it was not a month end; dates after an analysis date set back). -#}
+{% macro drop_unwanted_snapshots(date_column='snapshot_date') -%}
+    delete from {{ this }}
+    where {{ date_column }} not in
+        (select snapshot_date from {{ ref('int_lifecycle_snapshot_dates') }})
+{%- endmacro %}
+
+{#- The month ends a model built on the lifecycle history must (re)compute: those whose
+    history rows were rebuilt since this model's last build, and those it does not have
+    yet. Renders a subquery of dates. -#}
+{% macro rebuilt_snapshot_dates(history, this_date='month_end') -%}
+    select distinct snapshot_date from {{ history }}
+    where built_at > (select coalesce(max(built_at), '-infinity') from {{ this }})
+        or snapshot_date not in (select {{ this_date }} from {{ this }})
+{%- endmacro %}

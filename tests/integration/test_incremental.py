@@ -4,6 +4,7 @@ in full, so rows that left the export leave the warehouse too."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from pipelines.incremental import full_refresh_reason, read_ledger, record_build
 from tests.conftest import Workspace, run_pipeline
 
 # columns that record *when* a row was loaded or built, not what it says
-TIMING_COLUMNS = {"loaded_at", "_loaded_at", "published_at", "fitted_at"}
+TIMING_COLUMNS = {"loaded_at", "_loaded_at", "published_at", "fitted_at", "built_at"}
 
 
 @pytest.fixture
@@ -60,6 +61,27 @@ def _differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
     return diff
 
 
+def add_late_orders(export: Path, days_back: int, every: int = 50) -> int:
+    """Append to a new orders export some orders placed `days_back` days before its
+    own (they arrive late); returns how many."""
+    import polars as pl
+
+    new = pl.read_csv(export, infer_schema_length=0)
+    day = dt.date.fromisoformat(new["Created at"].drop_nulls()[0][:10]) - dt.timedelta(days_back)
+    late = new.filter(pl.col("Name").is_in(new["Name"].unique().sort().gather_every(every)
+                                           .implode()))
+    late = late.with_columns(
+        ("#" + (pl.col("Name").str.replace("#", "").cast(pl.Int64) + 10_000_000)
+         .cast(pl.String)).alias("Name"),
+        pl.when(pl.col("Id").is_not_null()).then(pl.col("Id") + "7").otherwise(None).alias("Id"),
+        *[pl.when(pl.col(c).is_not_null())
+          .then(pl.lit(day.isoformat()) + pl.col(c).str.slice(10)).otherwise(None).alias(c)
+          for c in ("Created at", "Paid at")],
+    )
+    pl.concat([new, late]).write_csv(export)
+    return late["Name"].n_unique()
+
+
 def test_a_new_day_built_incrementally_equals_a_full_rebuild(
         demo_ws: Workspace, tmp_path: Path, monkeypatch, decisions):
     monkeypatch.delenv("KUNDENORBIT_AS_OF", raising=False)
@@ -69,14 +91,43 @@ def test_a_new_day_built_incrementally_equals_a_full_rebuild(
     as_of_before = demo_ws.scalar("select as_of_date from audit.analysis_date")
 
     added = add_one_day(demo_ws.raw)
+    late = add_late_orders(demo_ws.raw / "shop" / "orders_export_2.csv", days_back=75)
     decisions.clear()
     assert run_pipeline(demo_ws, monkeypatch).success
     assert decisions and all(d is None for d in decisions), decisions  # built incrementally
-    # … and published incrementally: the event facts got only their new rows
-    assert demo_ws.scalar("select publish_mode from audit.publish_info").startswith(
-        "incremental (marts.fct_newsletter_events, marts.fct_order_lines, marts.fct_orders")
+    # the lifecycle history kept the month ends the new orders cannot reach; it rebuilt
+    # those from the late orders' day on and added the new analysis date (design note 19)
+    build = duckdb.connect(str(demo_ws.settings.build_db), read_only=True)
+    try:
+        rebuilt, kept, months_rebuilt = build.execute("""
+            with h as (select snapshot_date, built_at = max(built_at) over () as is_new
+                       from marts.customer_lifecycle_history)
+            select min(snapshot_date) filter (where is_new),
+                   max(snapshot_date) filter (where not is_new),
+                   (select count(*) from marts.kpi_monthly
+                    where built_at = (select max(built_at) from marts.kpi_monthly))
+            from h""").fetchone()
+        late_day = build.execute("""select min(order_date) from marts.fct_orders
+                                    where source_file = 'shop/orders_export_2.csv'""").fetchone()[0]
+        # identity matching keyed just the new orders (and re-keyed CRM and newsletter)
+        orders_keyed = build.execute("""select count(*) filter (where record_type = 'order')
+            from intermediate.int_identities_matched
+            where built_at = (select max(built_at) from intermediate.int_identities_matched)
+            """).fetchone()[0]
+        wanted = build.execute("""select count(*) from intermediate.int_lifecycle_snapshot_dates
+                                  where snapshot_date >= ?""", [rebuilt]).fetchone()[0]
+    finally:
+        build.close()
+    assert kept < late_day <= rebuilt < as_of_before
+    assert (rebuilt - late_day).days < 31 and months_rebuilt == wanted
+    assert orders_keyed == added["new_orders"] + late
+    # … and published incrementally: the event facts got only their new rows, the
+    # lifecycle history and the identity matches only their rebuilt ones
+    assert demo_ws.scalar("select publish_mode from audit.publish_info") == (
+        "incremental (marts.customer_lifecycle_history, marts.fct_newsletter_events, "
+        "marts.fct_order_lines, marts.fct_orders, audit.identities_matched: new rows only)")
     assert demo_ws.scalar("select count(*) from marts.fct_orders") == (
-        orders_before + added["new_orders"])
+        orders_before + added["new_orders"] + late)
     # the new day's orders move the analysis date (their local day may be the day after)
     assert demo_ws.scalar("select as_of_date from audit.analysis_date") > as_of_before
 

@@ -124,9 +124,9 @@ def test_identity_resolution_merges_duplicates(built_demo: Workspace):
     assert dups.height > 0, "the demo plants duplicate CRM contacts"
     for ids in dups["ids"].to_list()[:5]:
         matched = built_demo.query(
-            """select distinct customer_id, crm_contacts_for_customer from audit.identities_matched
+            """select distinct customer_id from audit.identities_matched
                where record_type = 'contact' and source_record_id in (?, ?)""", ids[:2])
-        assert len(matched) == 1 and matched[0][1] == 2
+        assert len(matched) == 1
         assert built_demo.scalar("select crm_contact_count from marts.dim_customers "
                                  "where customer_id = ?", [matched[0][0]]) == 2
     # orders typed in upper case or with spaces belong to the same customer

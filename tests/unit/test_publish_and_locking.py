@@ -282,3 +282,41 @@ def test_publish_starts_from_scratch_when_reuse_would_be_wrong(tmp_path: Path, m
     info = publish_module.publish(s)
     assert info.mode == "full" and why in info.reason
     assert published_orders(s.warehouse) == expected
+
+
+def test_lifecycle_history_publishes_its_rebuilt_snapshots_and_drops_stale_ones(
+        tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("KUNDENORBIT_ID_SALT", "test")
+    s = settings_for(tmp_path)
+    build1, build2 = "2026-10-01 07:00:00", "2026-10-02 07:00:00"
+
+    def history(rows: list[tuple[str, str, str, str]]) -> None:
+        con = duckdb.connect(str(s.build_db))
+        con.execute("create or replace table marts.customer_lifecycle_history "
+                    "(customer_id varchar, snapshot_date date, lifecycle_stage varchar, "
+                    "built_at timestamp)")
+        con.executemany("insert into marts.customer_lifecycle_history values (?, ?, ?, ?)", rows)
+        con.close()
+
+    first = [("orders_1.csv", "aaa", DAY1)]
+    make_fact_build(s, first, [(1, 10.0, DAY1)])
+    history([("c1", "2026-08-31", "new", build1), ("c1", "2026-09-30", "active", build1),
+             ("c1", "2026-10-01", "active", build1)])  # 10-01: the analysis date then
+    assert publish_module.publish(s).mode == "full"
+
+    # the next day: 08-31 kept as built, 09-30 rebuilt (a late order), 10-01 no longer
+    # wanted (not a month end), 10-02 the new analysis date
+    make_fact_build(s, first + [("orders_2.csv", "bbb", DAY2)],
+                    [(1, 10.0, DAY1), (2, 20.0, DAY2)])
+    history([("c1", "2026-08-31", "new", build1), ("c1", "2026-09-30", "loyal", build2),
+             ("c1", "2026-10-02", "loyal", build2)])
+    info = publish_module.publish(s)
+    assert info.mode == ("incremental (marts.customer_lifecycle_history, marts.fct_orders: "
+                         "new rows only)"), info.reason
+    con = duckdb.connect(str(s.warehouse), read_only=True)
+    try:
+        assert con.execute("select cast(snapshot_date as varchar), lifecycle_stage from "
+                           "marts.customer_lifecycle_history order by 1").fetchall() == [
+            ("2026-08-31", "new"), ("2026-09-30", "loyal"), ("2026-10-02", "loyal")]
+    finally:
+        con.close()

@@ -1,11 +1,25 @@
 -- Identity resolution (DESIGN.md §4): which source record became which customer, and why.
 -- Rule: trim + lower-case the e-mail, nothing more. Junk addresses never match.
 -- CRM contacts without a usable e-mail stay separate people keyed by their record id.
+-- Incremental (design note 19): a run keys only the shop orders loaded since the last
+-- build (their file's load time) and the CRM and newsletter records, which are few and
+-- whose latest versions can change with any new export; other order records are kept.
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert',
+    unique_key=['record_type', 'source_record_id']
+) }}
+
 with
 
 orders as (
 
     select * from {{ ref('stg_shop__orders') }}
+    {% if is_incremental() %}
+    where _loaded_at > (
+        select coalesce(max(built_at), '-infinity') from {{ this }}
+        where record_type = 'order'
+    )
+    {% endif %}
 
 ),
 
@@ -101,9 +115,6 @@ final as (
 
     select
         *,
-        count(*) over (partition by customer_id) as records_for_customer,
-        count(*) filter (where record_type = 'contact')
-            over (partition by customer_id) as crm_contacts_for_customer,
         case
             when customer_id is null
                 then 'not matched: ' || replace(match_rule, 'unmatched_', '')
@@ -112,7 +123,8 @@ final as (
             when email_differed_in_case_or_spaces
                 then 'same e-mail after trimming spaces / lower-casing'
             else 'same e-mail'
-        end as match_reason
+        end as match_reason,
+        {{ build_time() }} as built_at
     from keyed
 
 )

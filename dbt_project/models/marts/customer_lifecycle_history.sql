@@ -12,6 +12,17 @@
 -- Own rhythm = average days between the customer's orders so far (at_risk_min_days when
 -- there is only one order). People without a purchase yet are prospects (see
 -- customer_lifecycle), not part of this history.
+-- Incremental (design note 19): a month end already built is kept unless something that
+-- can change it arrived since: orders loaded since the last build (their earliest order
+-- day and every snapshot after it are rebuilt) or a newsletter audience export (its
+-- unsubscribe times reach back: everything is rebuilt). Snapshot dates that are new
+-- (the moved analysis date) are built; those no longer wanted are dropped (post-hook).
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert',
+    unique_key='snapshot_date',
+    post_hook="{{ drop_unwanted_snapshots() }}"
+) }}
+
 with
 
 orders as (
@@ -21,9 +32,28 @@ orders as (
 
 ),
 
-snapshots as (
+snapshot_dates as (
 
     select * from {{ ref('int_lifecycle_snapshot_dates') }}
+
+),
+
+snapshots as (
+
+    select * from snapshot_dates
+    {% if is_incremental() %}
+    where snapshot_date >= (
+        -- the earliest day a change since the last build can reach
+        select least(
+            (select min(order_date) from {{ ref('int_orders_enriched') }}
+                where _loaded_at > previous_build.built_at),
+            (select date '0001-01-01' from {{ ref('stg_newsletter__members') }}
+                where _loaded_at > previous_build.built_at limit 1)
+        )
+        from (select max(built_at) as built_at from {{ this }}) as previous_build
+    )
+        or snapshot_date not in (select distinct snapshot_date from {{ this }})
+    {% endif %}
 
 ),
 
@@ -146,5 +176,6 @@ select
     days_since_last_order,
     round(own_rhythm_days, 1) as own_rhythm_days,
     round(days_since_last_order / own_rhythm_days, 2) as overdue_ratio,
-    unsubscribed_recently
+    unsubscribed_recently,
+    {{ build_time() }} as built_at
 from staged

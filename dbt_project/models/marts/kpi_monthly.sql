@@ -2,13 +2,53 @@
 --   retention_rate  of the customers not churned at the previous month end, the share
 --                   still not churned at this month end; churn_rate = 1 − retention_rate
 --   repeat_purchase_rate  buyers so far with ≥ 2 orders / buyers so far
+-- Incremental (design note 19): only the month ends whose lifecycle history was rebuilt
+-- since the last build (or that are new) are computed again; the rest are kept.
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert',
+    unique_key='month_end',
+    post_hook="{{ drop_unwanted_snapshots('month_end') }}"
+) }}
+
 with
 
-history as (
+history_all as (
 
     select * from {{ ref('customer_lifecycle_history') }}
 
 ),
+
+{% if is_incremental() %}
+wanted as (
+
+    {{ rebuilt_snapshot_dates(ref('customer_lifecycle_history')) }}
+
+),
+
+history as (
+
+    -- the month ends to compute and the one before them (for the month-on-month moves)
+    select * from history_all
+    where snapshot_date >= coalesce(
+        (select max(snapshot_date) from history_all
+            where snapshot_date < (select min(snapshot_date) from wanted)),
+        (select min(snapshot_date) from wanted)
+    )
+
+),
+{% else %}
+history as (
+
+    select * from history_all
+
+),
+
+wanted as (
+
+    select distinct snapshot_date from history
+
+),
+{% endif %}
 
 orders as (
 
@@ -27,12 +67,20 @@ firsts as (
 
 sequenced as (
 
-    select
-        orders.*,
-        order_date - lag(order_date) over (
-            partition by customer_id order by ordered_at, order_id
-        ) as days_since_previous_order
-    from orders
+    select * from (
+        select
+            customer_id,
+            order_id,
+            order_date,
+            net_revenue_eur,
+            order_date - lag(order_date) over (
+                partition by customer_id order by ordered_at, order_id
+            ) as days_since_previous_order
+        from orders
+    ) as o
+    -- only the months computed in this build
+    where date_trunc('month', order_date)
+        >= (select date_trunc('month', min(snapshot_date)) from wanted)
 
 ),
 
@@ -49,6 +97,7 @@ stages as (
         count(*) as buyers_to_date,
         count(*) filter (where orders_to_date >= 2) as repeat_buyers_to_date
     from history
+    where snapshot_date in (select snapshot_date from wanted)
     group by snapshot_date
 
 ),
@@ -75,6 +124,7 @@ moves as (
             ) as prev_stage
         from history
     ) as h
+    where snapshot_date in (select snapshot_date from wanted)
     group by snapshot_date
 
 ),
@@ -133,7 +183,8 @@ final as (
         monthly_orders.net_revenue_eur,
         monthly_orders.net_revenue_new_customers_eur,
         monthly_orders.net_revenue_eur - monthly_orders.net_revenue_new_customers_eur
-            as net_revenue_existing_customers_eur
+            as net_revenue_existing_customers_eur,
+        {{ build_time() }} as built_at
     from stages
     left join moves
         on stages.month_end = moves.month_end

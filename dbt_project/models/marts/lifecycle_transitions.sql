@@ -1,12 +1,52 @@
 -- Transition matrix: how many customers moved from one stage to another between
 -- consecutive month ends. A customer's first month counts as a move from 'prospect'.
+-- Incremental like kpi_monthly (design note 19): only month ends whose history was
+-- rebuilt (or that are new) are counted again.
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert',
+    unique_key='month_end',
+    post_hook="{{ drop_unwanted_snapshots('month_end') }}"
+) }}
+
 with
 
-history as (
+history_all as (
 
     select * from {{ ref('customer_lifecycle_history') }}
 
 ),
+
+{% if is_incremental() %}
+wanted as (
+
+    {{ rebuilt_snapshot_dates(ref('customer_lifecycle_history')) }}
+
+),
+
+history as (
+
+    -- the month ends to count and the one before them (each move needs its start)
+    select * from history_all
+    where snapshot_date >= coalesce(
+        (select max(snapshot_date) from history_all
+            where snapshot_date < (select min(snapshot_date) from wanted)),
+        (select min(snapshot_date) from wanted)
+    )
+
+),
+{% else %}
+history as (
+
+    select * from history_all
+
+),
+
+wanted as (
+
+    select distinct snapshot_date from history
+
+),
+{% endif %}
 
 paired as (
 
@@ -30,6 +70,7 @@ final as (
         to_stage,
         count(*) as customers
     from paired
+    where snapshot_date in (select snapshot_date from wanted)
     group by 1, 2, 3
 
 )
@@ -38,5 +79,6 @@ select
     cast(month_end as varchar) || '|' || from_stage || '|' || to_stage as transition_id,
     *,
     round(customers / sum(customers) over (partition by month_end, from_stage), 4)
-        as share_of_from_stage
+        as share_of_from_stage,
+    {{ build_time() }} as built_at
 from final

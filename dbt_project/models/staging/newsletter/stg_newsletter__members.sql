@@ -52,6 +52,6 @@ latest as (
 
 )
 
-select * exclude (version_rank, _loaded_at)
+select * exclude (version_rank)
 from latest
 where version_rank = 1
