@@ -45,3 +45,39 @@
     where built_at > (select coalesce(max(built_at), '-infinity') from {{ this }})
         or snapshot_date not in (select {{ this_date }} from {{ this }})
 {%- endmacro %}
+
+{#- The CTEs `wanted` (the month ends to compute) and `history` (their lifecycle rows plus
+    those of the month end before, for month-on-month moves) of a model built on the
+    lifecycle history; expects a CTE `history_all` (kpi_monthly, lifecycle_transitions). -#}
+{% macro history_months_to_compute() -%}
+{% if is_incremental() %}
+wanted as (
+
+    {{ rebuilt_snapshot_dates('history_all') }}
+
+),
+
+history as (
+
+    select * from history_all
+    where snapshot_date >= coalesce(
+        (select max(snapshot_date) from history_all
+            where snapshot_date < (select min(snapshot_date) from wanted)),
+        (select min(snapshot_date) from wanted)
+    )
+
+),
+{% else %}
+history as (
+
+    select * from history_all
+
+),
+
+wanted as (
+
+    select distinct snapshot_date from history
+
+),
+{% endif %}
+{%- endmacro %}

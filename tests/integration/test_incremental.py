@@ -199,3 +199,68 @@ def test_full_refresh_reasons(demo_ws: Workspace, monkeypatch):
     monkeypatch.setenv("KUNDENORBIT_ID_SALT", "salt-1")
     monkeypatch.setattr("pipelines.incremental.code_fingerprint", lambda: "new code")
     assert "code" in full_refresh_reason(settings, step, ledger)
+
+
+def add_unsubscribes(newsletter: Path, shop_export: Path, unsub_at: dt.datetime,
+                     n: int = 40) -> int:
+    """A new Mailchimp export (unzipped, as the README allows) of the unsubscribed: `n`
+    subscribed members who are buyers, unsubscribed at `unsub_at`; returns how many."""
+    import io
+    import zipfile
+
+    import polars as pl
+
+    (archive,) = newsletter.glob("*.zip")
+    with zipfile.ZipFile(archive) as z:
+        name = next(m for m in z.namelist() if m.startswith("subscribed_"))
+        subscribed = pl.read_csv(io.BytesIO(z.read(name)), infer_schema_length=0)
+    buyers = (pl.read_csv(shop_export, infer_schema_length=0)
+              .select(pl.col("Email").str.strip_chars().str.to_lowercase()).unique())
+    picked = (subscribed.filter(pl.col("Email Address").str.to_lowercase()
+                                .is_in(buyers["Email"].implode()))
+              .sort("Email Address").head(n))
+    stamp = unsub_at.strftime("%Y-%m-%d %H:%M:%S")
+    picked.with_columns(
+        pl.lit(stamp).alias("LAST_CHANGED"), pl.lit(stamp).alias("UNSUB_TIME"),
+        pl.lit("Newsletter").alias("UNSUB_CAMPAIGN_TITLE"),
+        pl.lit("c_unsub").alias("UNSUB_CAMPAIGN_ID"), pl.lit("Sonstiges").alias("UNSUB_REASON"),
+    ).write_csv(newsletter / "unsubscribed_members_export_late.csv")
+    return picked.height
+
+
+def test_a_new_audience_export_rebuilds_the_whole_lifecycle_history(
+        demo_ws: Workspace, tmp_path: Path, monkeypatch, decisions):
+    """Unsubscribe times reach back: after a new audience export every snapshot is
+    rebuilt (design note 19), and the result equals a full rebuild."""
+    monkeypatch.delenv("KUNDENORBIT_AS_OF", raising=False)
+    assert run_pipeline(demo_ws, monkeypatch).success
+    as_of = demo_ws.scalar("select as_of_date from audit.analysis_date")
+    at_risk_before = demo_ws.scalar(
+        "select count(*) from marts.customer_lifecycle_history where unsubscribed_recently")
+
+    # unsubscribed 40 days before the analysis date: a month end in between sees them
+    # as at risk; no new orders, so only the audience can reach back
+    unsub_at = dt.datetime.combine(as_of - dt.timedelta(days=40), dt.time(12))
+    assert add_unsubscribes(demo_ws.raw / "newsletter",
+                            demo_ws.raw / "shop" / "orders_export_1.csv", unsub_at) > 10
+    decisions.clear()
+    assert run_pipeline(demo_ws, monkeypatch).success
+    assert decisions and all(d is None for d in decisions), decisions
+    build = duckdb.connect(str(demo_ws.settings.build_db), read_only=True)
+    try:
+        rebuilt, snapshots = build.execute("""
+            select count(distinct snapshot_date) filter (
+                       where built_at = (select max(built_at)
+                                         from marts.customer_lifecycle_history)),
+                   count(distinct snapshot_date)
+            from marts.customer_lifecycle_history""").fetchone()
+    finally:
+        build.close()
+    assert rebuilt == snapshots
+    assert demo_ws.scalar("select count(*) from marts.customer_lifecycle_history "
+                          "where unsubscribed_recently") > at_risk_before
+
+    full = Workspace(tmp_path / "full")
+    shutil.copytree(demo_ws.raw, full.raw)
+    assert run_pipeline(full, monkeypatch).success
+    assert _differences(demo_ws.settings.warehouse, full.settings.warehouse) == {}

@@ -85,3 +85,23 @@ def test_step_times_come_from_dagsters_log(tmp_path: Path):
         '... - y - STEP_SUCCESS - Finished execution of step "clv_models" in 773ms.\n')
     assert bench._step_times(log) == {"ingest_shop": 86.0, "kundenorbit_dbt_models_2": 249.0,
                                       "clv_models": 0.77}
+
+
+def test_dbt_model_and_test_times_come_from_run_results(tmp_path: Path, monkeypatch):
+    import json
+
+    monkeypatch.setattr(bench, "REPO_ROOT", tmp_path)
+    run = tmp_path / "dbt_project" / "target" / "kundenorbit_dbt_models_2-1234567-abcdef0"
+    run.mkdir(parents=True)
+    (run / "run_results.json").write_text(json.dumps({"results": [
+        {"unique_id": "model.kundenorbit.fct_orders", "execution_time": 1.234},
+        {"unique_id": "seed.kundenorbit.cost_rates", "execution_time": 0.1},
+        {"unique_id": "test.kundenorbit.unique_fct_orders_order_id.523ddb6ce5", "execution_time": 0.7},
+        {"unique_id": "unit_test.kundenorbit.customer_value.value_drivers", "execution_time": 0.3},
+    ]}))
+    models, tests = bench._dbt_times("12345678-aaaa-bbbb-cccc-dddddddddddd")
+    assert models == {"fct_orders": 1.23, "cost_rates": 0.1}
+    assert tests == {"count": 2, "seconds": 1.0,
+                     "slowest": {"unique_fct_orders_order_id": 0.7,
+                                 "customer_value.value_drivers": 0.3}}
+    assert not run.exists()  # the per-run folder is cleaned up

@@ -32,15 +32,23 @@ member_status as (
 
 ),
 
+recipient_keys as (
+
+    -- each distinct address checked and keyed once, not once per event
+    {{ customer_keys_by_address('activity') }}
+
+),
+
 events as (
 
     select
-        {{ customer_key('email_normalised') }} as customer_id,
+        recipient_keys.customer_id,
         activity.*
     from activity
+    inner join recipient_keys
+        on activity.email_normalised = recipient_keys.email_normalised
     cross join analysis_date
-    where {{ is_matchable_email('email_normalised') }}
-        and cast(activity.event_at as date) <= analysis_date.as_of_date
+    where cast(activity.event_at as date) <= analysis_date.as_of_date
 
 ),
 

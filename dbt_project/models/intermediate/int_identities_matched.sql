@@ -1,9 +1,9 @@
 -- Identity resolution (DESIGN.md §4): which source record became which customer, and why.
 -- Rule: trim + lower-case the e-mail, nothing more. Junk addresses never match.
 -- CRM contacts without a usable e-mail stay separate people keyed by their record id.
--- Incremental (design note 19): a run keys only the shop orders loaded since the last
--- build (their file's load time) and the CRM and newsletter records, which are few and
--- whose latest versions can change with any new export; other order records are kept.
+-- Incremental (design note 19): a run keys only the records whose latest version came
+-- from a file loaded since the last build (new shop orders, a new CRM or newsletter
+-- export); every other record keeps its row.
 {{ config(
     materialized='incremental', incremental_strategy='delete+insert',
     unique_key=['record_type', 'source_record_id']
@@ -14,12 +14,6 @@ with
 orders as (
 
     select * from {{ ref('stg_shop__orders') }}
-    {% if is_incremental() %}
-    where _loaded_at > (
-        select coalesce(max(built_at), '-infinity') from {{ this }}
-        where record_type = 'order'
-    )
-    {% endif %}
 
 ),
 
@@ -41,19 +35,20 @@ feedback as (
 
 ),
 
-records as (
+all_records as (
 
     select
         'shop' as source_system,
         'order' as record_type,
         order_id as source_record_id,
         email_raw,
-        email_normalised
+        email_normalised,
+        _loaded_at
     from orders
 
     union all
 
-    select 'crm', 'contact', contact_id, email_raw, email_normalised
+    select 'crm', 'contact', contact_id, email_raw, email_normalised, _loaded_at
     from contacts
 
     union all
@@ -64,13 +59,24 @@ records as (
         -- a member is its e-mail within the audience (LEIDs repeat across audiences)
         'm_' || left(md5(email_normalised), 16),
         email_raw,
-        email_normalised
+        email_normalised,
+        _loaded_at
     from members
 
     union all
 
-    select 'crm', 'feedback', feedback_id, email_normalised, email_normalised
+    select
+        'crm', 'feedback', feedback_id, email_normalised, email_normalised, _loaded_at
     from feedback
+
+),
+
+records as (
+
+    select * exclude (_loaded_at) from all_records
+    {% if is_incremental() %}
+    where _loaded_at > (select coalesce(max(built_at), '-infinity') from {{ this }})
+    {% endif %}
 
 ),
 

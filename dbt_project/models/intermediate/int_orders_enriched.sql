@@ -68,17 +68,21 @@ in_scope as (
 
 ),
 
+buyer_keys as (
+
+    -- the identity rule of int_identities_matched for an order, applied in place (a
+    -- join of 6 M orders with 6 M identity rows ran out of memory on the 1 M-customer
+    -- data set): a matchable e-mail is the person, anything else no one. Each distinct
+    -- address is checked and keyed once, not once per order.
+    {{ customer_keys_by_address('in_scope') }}
+
+),
+
 amounts as (
 
     select
         in_scope.*,
-        -- the identity rule of int_identities_matched for an order, applied in place (a
-        -- join of 6 M orders with 6 M identity rows ran out of memory on the 1 M-customer
-        -- data set): a matchable e-mail is the person, anything else no one
-        case
-            when {{ is_matchable_email('in_scope.email_normalised') }}
-                then {{ customer_key('in_scope.email_normalised') }}
-        end as customer_id,
+        buyer_keys.customer_id,
         coalesce(line_costs.line_count, 0) as line_count,
         coalesce(line_costs.item_count, 0) as item_count,
         case
@@ -93,6 +97,8 @@ amounts as (
         end as vat_rate,
         coalesce(line_costs.cogs_at_list_price_gross, 0) as cogs_gross
     from in_scope
+    left join buyer_keys
+        on in_scope.email_normalised = buyer_keys.email_normalised
     left join line_costs
         on in_scope.order_id = line_costs.order_id
 

@@ -22,11 +22,18 @@ analysis_date as (
 
 ),
 
+recipient_keys as (
+
+    -- each distinct address checked and keyed once, not once per event
+    {{ customer_keys_by_address('activity') }}
+
+),
+
 final as (
 
     select
         activity.event_id,
-        {{ customer_key('activity.email_normalised') }} as customer_id,
+        recipient_keys.customer_id,
         activity.campaign_id,
         activity.campaign_title,
         activity.action,
@@ -35,9 +42,10 @@ final as (
         activity.url is not null as has_url,
         activity._loaded_at as loaded_at
     from activity
+    inner join recipient_keys
+        on activity.email_normalised = recipient_keys.email_normalised
     cross join analysis_date
-    where {{ is_matchable_email('activity.email_normalised') }}
-        and cast(activity.event_at as date) <= analysis_date.as_of_date
+    where cast(activity.event_at as date) <= analysis_date.as_of_date
 
 )
 

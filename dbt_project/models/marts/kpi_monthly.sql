@@ -18,42 +18,27 @@ history_all as (
 
 ),
 
-{% if is_incremental() %}
-wanted as (
+{{ history_months_to_compute() }}
 
-    {{ rebuilt_snapshot_dates(ref('customer_lifecycle_history')) }}
-
-),
-
-history as (
-
-    -- the month ends to compute and the one before them (for the month-on-month moves)
-    select * from history_all
-    where snapshot_date >= coalesce(
-        (select max(snapshot_date) from history_all
-            where snapshot_date < (select min(snapshot_date) from wanted)),
-        (select min(snapshot_date) from wanted)
-    )
-
-),
-{% else %}
-history as (
-
-    select * from history_all
-
-),
-
-wanted as (
-
-    select distinct snapshot_date from history
-
-),
-{% endif %}
-
-orders as (
+orders_all as (
 
     select * from {{ ref('int_orders_enriched') }}
     where customer_id is not null and is_revenue_order
+
+),
+
+orders as (
+
+    -- the order histories of the customers who ordered in a month computed here (their
+    -- first order and the gap to the previous order can lie before those months)
+    select * from orders_all
+    {% if is_incremental() %}
+    where customer_id in (
+        select customer_id from orders_all
+        where date_trunc('month', order_date)
+            >= (select date_trunc('month', min(snapshot_date)) from wanted)
+    )
+    {% endif %}
 
 ),
 

@@ -16,37 +16,7 @@ history_all as (
 
 ),
 
-{% if is_incremental() %}
-wanted as (
-
-    {{ rebuilt_snapshot_dates(ref('customer_lifecycle_history')) }}
-
-),
-
-history as (
-
-    -- the month ends to count and the one before them (each move needs its start)
-    select * from history_all
-    where snapshot_date >= coalesce(
-        (select max(snapshot_date) from history_all
-            where snapshot_date < (select min(snapshot_date) from wanted)),
-        (select min(snapshot_date) from wanted)
-    )
-
-),
-{% else %}
-history as (
-
-    select * from history_all
-
-),
-
-wanted as (
-
-    select distinct snapshot_date from history
-
-),
-{% endif %}
+{{ history_months_to_compute() }}
 
 paired as (
 

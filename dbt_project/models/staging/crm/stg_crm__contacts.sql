@@ -40,7 +40,8 @@ renamed as (
         city,
         country,
         _source_file,
-        _source_line
+        _source_line,
+        _loaded_at
     from latest
 
 )

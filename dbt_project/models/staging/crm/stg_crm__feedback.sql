@@ -45,6 +45,6 @@ deduplicated as (
 
 )
 
-select * exclude (version_rank, _loaded_at)
+select * exclude (version_rank)
 from deduplicated
 where version_rank = 1
