@@ -48,12 +48,13 @@
 
 {#- The CTEs `wanted` (the month ends to compute) and `history` (their lifecycle rows plus
     those of the month end before, for month-on-month moves) of a model built on the
-    lifecycle history; expects a CTE `history_all` (kpi_monthly, lifecycle_transitions). -#}
-{% macro history_months_to_compute() -%}
+    lifecycle history; expects a CTE `history_all` selecting all of `history`
+    (kpi_monthly, lifecycle_transitions). -#}
+{% macro history_months_to_compute(history) -%}
 {% if is_incremental() %}
 wanted as (
 
-    {{ rebuilt_snapshot_dates('history_all') }}
+    {{ rebuilt_snapshot_dates(history) }}
 
 ),
 

@@ -368,7 +368,8 @@ def measure(size: str, incremental: bool) -> dict:
         print(f"bench: {size}: one more day ({added['new_order_lines']:,} order lines, "
               f"{added['new_activity_rows']:,} activity rows) {inc['seconds']:.1f} s "
               f"= {inc['seconds'] / full['seconds']:.0%} of the full refresh", flush=True)
-    shutil.rmtree(work, ignore_errors=True)
+    if not os.environ.get("BENCH_KEEP"):  # BENCH_KEEP=1 keeps the run (logs, databases)
+        shutil.rmtree(work, ignore_errors=True)
     return result
 
 

@@ -18,27 +18,12 @@ history_all as (
 
 ),
 
-{{ history_months_to_compute() }}
-
-orders_all as (
-
-    select * from {{ ref('int_orders_enriched') }}
-    where customer_id is not null and is_revenue_order
-
-),
+{{ history_months_to_compute(ref('customer_lifecycle_history')) }}
 
 orders as (
 
-    -- the order histories of the customers who ordered in a month computed here (their
-    -- first order and the gap to the previous order can lie before those months)
-    select * from orders_all
-    {% if is_incremental() %}
-    where customer_id in (
-        select customer_id from orders_all
-        where date_trunc('month', order_date)
-            >= (select date_trunc('month', min(snapshot_date)) from wanted)
-    )
-    {% endif %}
+    select * from {{ ref('int_orders_enriched') }}
+    where customer_id is not null and is_revenue_order
 
 ),
 

@@ -16,7 +16,7 @@ history_all as (
 
 ),
 
-{{ history_months_to_compute() }}
+{{ history_months_to_compute(ref('customer_lifecycle_history')) }}
 
 paired as (
 
