@@ -229,7 +229,7 @@ def test_grown_raw_data_publishes_only_the_new_fact_rows(tmp_path: Path, monkeyp
     assert info.mode == "full" and info.reason == "no published file yet"
 
     # one more export file: two new orders; order 2 also arrives again (same key)
-    grown = first + [("orders_2.csv", "bbb", DAY2)]
+    grown = [*first, ("orders_2.csv", "bbb", DAY2)]
     make_fact_build(s, grown, [(1, 10.0, DAY1), (2, 21.0, DAY2), (3, 30.0, DAY2)])
     info = publish_module.publish(s)
     assert info.mode == "incremental (marts.fct_orders: new rows only)", info.reason
@@ -246,7 +246,7 @@ def test_rows_gone_from_the_working_table_make_the_fact_copied_whole(tmp_path: P
     publish_module.publish(s)
     # the ledger grew, but order 1 left the working table (e.g. the analysis date moved
     # back): syncing the new rows alone would keep it, so the row counts differ
-    grown = first + [("orders_2.csv", "bbb", DAY2)]
+    grown = [*first, ("orders_2.csv", "bbb", DAY2)]
     make_fact_build(s, grown, [(2, 20.0, DAY1), (3, 30.0, DAY2)])
     info = publish_module.publish(s)
     assert info.mode == "full"
@@ -261,7 +261,7 @@ def test_publish_starts_from_scratch_when_reuse_would_be_wrong(tmp_path: Path, m
     make_fact_build(s, first, [(1, 10.0, DAY1), (2, 20.0, DAY1)])
     publish_module.publish(s)
     older = s.warehouse.read_bytes()
-    make_fact_build(s, first + [("orders_2.csv", "bbb", DAY2)],
+    make_fact_build(s, [*first, ("orders_2.csv", "bbb", DAY2)],
                     [(1, 10.0, DAY1), (2, 20.0, DAY1), (3, 30.0, DAY2)])
     publish_module.publish(s)
     if change == "replaced_file":  # orders_1.csv re-exported with order 2 corrected
@@ -269,7 +269,7 @@ def test_publish_starts_from_scratch_when_reuse_would_be_wrong(tmp_path: Path, m
         rows = [(1, 10.0, DAY2), (2, 25.0, DAY2), (3, 30.0, DAY2)]
         expected, why = [(1, 10.0), (2, 25.0), (3, 30.0)], "replaced or removed"
     else:
-        files = first + [("orders_2.csv", "bbb", DAY2), ("orders_3.csv", "ddd", DAY2)]
+        files = [*first, ("orders_2.csv", "bbb", DAY2), ("orders_3.csv", "ddd", DAY2)]
         rows = [(1, 10.0, DAY1), (2, 20.0, DAY1), (3, 30.0, DAY2), (4, 40.0, DAY2)]
         expected = [(1, 10.0), (2, 20.0), (3, 30.0), (4, 40.0)]
         if change == "new_salt":
@@ -306,7 +306,7 @@ def test_lifecycle_history_publishes_its_rebuilt_snapshots_and_drops_stale_ones(
 
     # the next day: 08-31 kept as built, 09-30 rebuilt (a late order), 10-01 no longer
     # wanted (not a month end), 10-02 the new analysis date
-    make_fact_build(s, first + [("orders_2.csv", "bbb", DAY2)],
+    make_fact_build(s, [*first, ("orders_2.csv", "bbb", DAY2)],
                     [(1, 10.0, DAY1), (2, 20.0, DAY2)])
     history([("c1", "2026-08-31", "new", build1), ("c1", "2026-09-30", "loyal", build2),
              ("c1", "2026-10-02", "loyal", build2)])
