@@ -8,8 +8,8 @@ publish (the same rule as for the incremental dbt models, `pipelines/incremental
 the published file is the one this working database produced, the new file starts as a
 copy of the published one. The event facts, the lifecycle history and the identity
 matches (`INCREMENTAL_TABLES`) then receive only the rows loaded or rebuilt since (delete +
-insert by their key) and must end with exactly the row count of the working table, else they are
-copied whole; every other table is copied whole.
+insert by their key) and must end with exactly the row count of the working table, else
+they are copied whole; every other table is copied whole.
 """
 
 from __future__ import annotations

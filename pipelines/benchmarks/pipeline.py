@@ -154,6 +154,24 @@ def raw_stats(raw: Path) -> dict:
             "total_rows": sum(rows.values())}
 
 
+def orders_placed_again(lines, day: dt.date, id_suffix: str):
+    """Shopify order lines (a polars frame of text) as new orders placed on `day`: order
+    numbers + 10,000,000, `id_suffix` appended to the order ids, `Created at` / `Paid at`
+    moved to `day` at the same time of day."""
+    import polars as pl
+
+    number = pl.col("Name").str.replace("#", "").cast(pl.Int64) + 10_000_000
+    return lines.with_columns(
+        ("#" + number.cast(pl.String)).alias("Name"),
+        pl.when(pl.col("Id").is_not_null()).then(pl.col("Id") + id_suffix).otherwise(None)
+        .alias("Id"),
+        *[pl.when(pl.col(c).is_not_null())
+          .then(pl.lit(day.isoformat()) + pl.col(c).str.slice(10))
+          .otherwise(None).alias(c)
+          for c in ("Created at", "Paid at") if c in lines.columns],
+    )
+
+
 def add_one_day(raw: Path, share: float = 0.01) -> dict:
     """One more day of exports: ~1 % of the shop orders placed again the day after the last
     order (new order numbers and ids), as orders_export_2.csv; ~1 % of the newsletter
@@ -168,15 +186,7 @@ def add_one_day(raw: Path, share: float = 0.01) -> dict:
     created = pl.col("Created at").str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
     last_day = lines.select(created.max()).item()
     next_day = last_day + dt.timedelta(days=1)
-    number = pl.col("Name").str.replace("#", "").cast(pl.Int64) + 10_000_000
-    sample = sample.with_columns(
-        ("#" + number.cast(pl.String)).alias("Name"),
-        pl.when(pl.col("Id").is_not_null()).then(pl.col("Id") + "9").otherwise(None).alias("Id"),
-        *[pl.when(pl.col(c).is_not_null())
-          .then(pl.lit(next_day.isoformat()) + pl.col(c).str.slice(10))
-          .otherwise(None).alias(c)
-          for c in ("Created at", "Paid at") if c in lines.columns],
-    )
+    sample = orders_placed_again(sample, next_day, id_suffix="9")
     out_shop = raw / "shop" / "orders_export_2.csv"
     if out_shop.exists():
         raise SystemExit(f"bench: {out_shop} exists already")

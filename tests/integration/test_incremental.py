@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from pipelines import transform
-from pipelines.benchmarks.pipeline import add_one_day
+from pipelines.benchmarks.pipeline import add_one_day, orders_placed_again
 from pipelines.incremental import full_refresh_reason, read_ledger, record_build, step_key
 from tests.conftest import Workspace, run_pipeline
 
@@ -68,16 +68,9 @@ def add_late_orders(export: Path, days_back: int, every: int = 50) -> int:
 
     new = pl.read_csv(export, infer_schema_length=0)
     day = dt.date.fromisoformat(new["Created at"].drop_nulls()[0][:10]) - dt.timedelta(days_back)
-    late = new.filter(pl.col("Name").is_in(new["Name"].unique().sort().gather_every(every)
-                                           .implode()))
-    late = late.with_columns(
-        ("#" + (pl.col("Name").str.replace("#", "").cast(pl.Int64) + 10_000_000)
-         .cast(pl.String)).alias("Name"),
-        pl.when(pl.col("Id").is_not_null()).then(pl.col("Id") + "7").otherwise(None).alias("Id"),
-        *[pl.when(pl.col(c).is_not_null())
-          .then(pl.lit(day.isoformat()) + pl.col(c).str.slice(10)).otherwise(None).alias(c)
-          for c in ("Created at", "Paid at")],
-    )
+    late = orders_placed_again(
+        new.filter(pl.col("Name").is_in(new["Name"].unique().sort().gather_every(every).implode())),
+        day, id_suffix="7")
     pl.concat([new, late]).write_csv(export)
     return late["Name"].n_unique()
 
@@ -109,7 +102,7 @@ def test_a_new_day_built_incrementally_equals_a_full_rebuild(
             from h""").fetchone()
         late_day = build.execute("""select min(order_date) from marts.fct_orders
                                     where source_file = 'shop/orders_export_2.csv'""").fetchone()[0]
-        # identity matching keyed just the new orders (and re-keyed CRM and newsletter)
+        # identity matching keyed just the new orders (no new CRM or audience export)
         orders_keyed = build.execute("""select count(*) filter (where record_type = 'order')
             from intermediate.int_identities_matched
             where built_at = (select max(built_at) from intermediate.int_identities_matched)
