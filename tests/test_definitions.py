@@ -39,3 +39,15 @@ def test_dbt_sources_are_the_ingest_assets():
     node = graph.get(dg.AssetKey(["staging", "stg_shop__orders"]))
     parents = {k.to_user_string() for k in node.parent_keys}
     assert parents == {"raw/shop__orders"}
+
+
+def test_dbt_runs_in_two_steps_around_the_clv_fit():
+    """dbt starts twice per run: before the Python CLV fit and after it (the seeds are
+    not a step of their own; each dbt start-up costs seconds)."""
+    from pipelines.definitions import defs
+
+    job = defs.resolve_job_def("kundenorbit_job")
+    steps = sorted(node.name for node in job.nodes)
+    assert [s for s in steps if s.startswith("kundenorbit_dbt_models")] == [
+        "kundenorbit_dbt_models", "kundenorbit_dbt_models_2"]
+    assert "clv_models" in steps

@@ -160,7 +160,8 @@ final as (
             and (total_amount = 0 or refunded_amount < total_amount) as is_purchase,
         _source_file,
         _source_line,
-        _loaded_at
+        _loaded_at,
+        {{ build_time() }} as built_at
     from amounts
 
 )

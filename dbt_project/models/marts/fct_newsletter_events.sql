@@ -40,7 +40,8 @@ final as (
         activity.event_at,
         cast(activity.event_at as date) as event_date,
         activity.url is not null as has_url,
-        activity._loaded_at as loaded_at
+        activity._loaded_at as loaded_at,
+        {{ build_time() }} as built_at
     from activity
     inner join recipient_keys
         on activity.email_normalised = recipient_keys.email_normalised

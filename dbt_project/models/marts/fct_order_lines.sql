@@ -47,7 +47,8 @@ final as (
         lines.line_amount as line_amount_eur,
         coalesce(rate.cogs_rate, fallback.cogs_rate) as cogs_rate,
         orders.is_cancelled,
-        orders._loaded_at as loaded_at
+        orders._loaded_at as loaded_at,
+        {{ build_time() }} as built_at
     from lines
     inner join orders
         on lines.order_id = orders.order_id

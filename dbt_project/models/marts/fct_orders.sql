@@ -17,10 +17,11 @@ orders as (
 
 final as (
 
-    select * exclude (_source_file, _source_line, _loaded_at),
+    select * exclude (_source_file, _source_line, _loaded_at, built_at),
         _source_file as source_file,
         _source_line as source_line,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        {{ build_time() }} as built_at
     from orders
 
 )

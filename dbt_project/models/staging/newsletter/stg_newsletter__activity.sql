@@ -56,6 +56,6 @@ deduplicated as (
 
 )
 
-select * exclude (version_rank)
+select * exclude (version_rank), {{ build_time() }} as built_at
 from deduplicated
 where version_rank = 1

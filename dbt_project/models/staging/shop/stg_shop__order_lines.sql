@@ -54,4 +54,4 @@ renamed as (
 
 )
 
-select * from renamed
+select *, {{ build_time() }} as built_at from renamed

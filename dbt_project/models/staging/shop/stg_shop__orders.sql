@@ -77,4 +77,4 @@ renamed as (
 
 )
 
-select * from renamed
+select *, {{ build_time() }} as built_at from renamed
