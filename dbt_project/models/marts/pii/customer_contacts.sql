@@ -52,11 +52,12 @@ emails as (
 
 billing as (
 
-    -- the latest checkout's billing name and phone, for people known only from the shop
+    -- the latest checkout's billing name and phone, for people known only from the shop;
+    -- the addresses checked and keyed above, not each order's again
     select
-        {{ customer_key('email_normalised') }} as customer_id,
-        billing_name,
-        billing_phone
+        emails.customer_id,
+        latest.billing_name,
+        latest.billing_phone
     from (
         select
             email_normalised,
@@ -65,7 +66,8 @@ billing as (
         from orders
         group by email_normalised
     ) as latest
-    where {{ is_matchable_email('email_normalised') }}
+    inner join emails
+        on latest.email_normalised = emails.email_normalised
 
 ),
 
