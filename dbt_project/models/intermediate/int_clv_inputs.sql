@@ -30,8 +30,7 @@ purchase_days as (
     select
         customer_id,
         order_date,
-        sum(net_revenue_eur) as day_spend_eur,
-        row_number() over (partition by customer_id order by order_date) as day_number
+        sum(net_revenue_eur) as day_spend_eur
     from calibration_orders
     group by customer_id, order_date
 
@@ -39,12 +38,16 @@ purchase_days as (
 
 summary as (
 
+    -- the mean over the days after the first: (all days − the first day) / repeat days,
+    -- summed exactly in decimals (a row_number window over 5.7 M purchase days took a
+    -- quarter of this model; the means agree with the window's to 2e-13 € on L)
     select
         customer_id,
         min(order_date) as first_purchase_date,
         max(order_date) as last_purchase_date,
         count(*) - 1 as frequency,
-        avg(day_spend_eur) filter (where day_number > 1) as mean_repeat_spend_eur
+        (sum(day_spend_eur) - arg_min(day_spend_eur, order_date))
+            / nullif(count(*) - 1, 0) as mean_repeat_spend_eur
     from purchase_days
     group by customer_id
 
