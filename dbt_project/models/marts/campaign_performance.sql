@@ -31,18 +31,50 @@ recipients as (
 
 ),
 
+campaign_windows as (
+
+    -- from a campaign's first send to the end of the conversion window after its last
+    select
+        campaign_id,
+        min(sent_at) as first_sent_at,
+        max(sent_at) + to_days({{ var('campaign_conversion_days') }}) as window_end_at
+    from recipients
+    where sent_at is not null
+    group by campaign_id
+
+),
+
+campaign_orders as (
+
+    -- orders inside some campaign's window, per campaign: a range join of the orders with
+    -- a few windows, so the join with the recipients below is on both keys (joining all
+    -- 6 M orders to all recipients by customer first took 6 s of 13 CPU-s on L)
+    select
+        campaign_windows.campaign_id,
+        orders.customer_id,
+        orders.order_id,
+        orders.ordered_at,
+        orders.net_revenue_eur
+    from orders
+    inner join campaign_windows
+        on orders.ordered_at >= campaign_windows.first_sent_at
+        and orders.ordered_at < campaign_windows.window_end_at
+
+),
+
 converted as (
 
     select
         recipients.campaign_id,
         recipients.customer_id,
-        count(orders.order_id) as orders,
-        sum(orders.net_revenue_eur) as net_revenue_eur
+        count(campaign_orders.order_id) as orders,
+        sum(campaign_orders.net_revenue_eur) as net_revenue_eur
     from recipients
-    inner join orders
-        on recipients.customer_id = orders.customer_id
-        and orders.ordered_at >= recipients.sent_at
-        and orders.ordered_at < recipients.sent_at
+    inner join campaign_orders
+        on recipients.campaign_id = campaign_orders.campaign_id
+        and recipients.customer_id = campaign_orders.customer_id
+        and campaign_orders.ordered_at >= recipients.sent_at
+        and campaign_orders.ordered_at < recipients.sent_at
             + to_days({{ var('campaign_conversion_days') }})
     where recipients.sent_at is not null and not recipients.bounced
     group by 1, 2
