@@ -10,7 +10,7 @@ Two parts (BENCH_ONLY=pipeline|clv runs one):
   (~1 % new rows) and its re-run against the full refresh; the targets and whether they
   are met. BENCH_SIZES=S,M picks sizes (default S,M,L); BENCH_INCREMENTAL=S,M,L where to
   add a day (default L); BENCH_KEEP=1 keeps each run's logs and databases under
-  `data/bench/<size>/run/` for profiling.
+  `data/bench/<size>/run/` and the dbt steps' target folders, for profiling.
 - **clv** (`pipelines/benchmarks/clv.py`): BG/NBD + Gamma-Gamma on 1,000,000 customers
   (BENCH_CLV_CUSTOMERS), medians of 3, against lifetimes and PyMC-Marketing fitted on the
   same data in the same run (BENCH_BASELINES=0 skips those).

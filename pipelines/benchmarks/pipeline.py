@@ -299,7 +299,8 @@ def _dbt_times(run_id: str | None) -> tuple[dict[str, float], dict]:
             elif uid.startswith(("test.", "unit_test.")):
                 tests[".".join(uid.split(".")[2:4]) if uid.startswith("unit_test.")
                       else uid.split(".")[2]] = seconds
-        shutil.rmtree(results.parent, ignore_errors=True)  # the per-run target dirs pile up
+        if not os.environ.get("BENCH_KEEP"):  # the per-run target dirs pile up
+            shutil.rmtree(results.parent, ignore_errors=True)
     slowest = dict(sorted(tests.items(), key=lambda kv: -kv[1])[:5])
     summary = {"count": len(tests), "seconds": round(sum(tests.values()), 1), "slowest": slowest}
     return dict(sorted(times.items(), key=lambda kv: -kv[1])), summary
