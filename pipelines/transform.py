@@ -16,11 +16,10 @@ from dagster_dbt import (
 )
 
 from pipelines.dbt import dbt_project
-from pipelines.ingest.assets import raw_key
 from pipelines.incremental import full_refresh_reason, read_ledger, record_build, step_key
+from pipelines.ingest.assets import raw_key
 from pipelines.locking import build_lock
 from pipelines.resources import KundenOrbitResource
-
 
 SEEDS_AFTER = raw_key("shop__orders")
 
