@@ -9,7 +9,8 @@
       changes an older row without rewriting it (delete + insert), which stamps it anew;
     - uniqueness: every unique key tested on these models determines the model's
       `unique_key` (`order_line_id` = `<order_id>-<n>`, `customer_snapshot_id` =
-      `<customer_id>|<snapshot_date>`, the others are the unique_key itself). delete +
+      `<customer_id>|<snapshot_date>`, `transition_id` = `<month_end>|<from>|<to>`, the
+      others are the unique_key itself). delete +
       insert first removes all rows of the keys in the batch, so two rows with the same
       tested key are either both old (tested before) or both in the batch.
     Models without `built_at` and every non-incremental model are tested whole, and a
