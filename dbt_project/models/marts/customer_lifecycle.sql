@@ -8,7 +8,9 @@ people as (
 
 ),
 
-history as (
+-- read three times below, each for one or two snapshot dates: not materialised (as a
+-- CTE it copied all 15.5 M history rows first on L)
+history as not materialized (
 
     select * from {{ ref('customer_lifecycle_history') }}
 

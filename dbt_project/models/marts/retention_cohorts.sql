@@ -9,10 +9,23 @@ orders as (
 
 ),
 
+customer_months as (
+
+    -- one row per customer and month with an order: a cohort cell then counts rows, not
+    -- distinct customers (count(distinct) next to a sum took half of this model on L)
+    select
+        customer_id,
+        date_trunc('month', order_date) as order_month,
+        sum(net_revenue_eur) as net_revenue_eur
+    from orders
+    group by 1, 2
+
+),
+
 firsts as (
 
-    select customer_id, date_trunc('month', min(order_date)) as cohort_month
-    from orders
+    select customer_id, min(order_month) as cohort_month
+    from customer_months
     group by customer_id
 
 ),
@@ -29,13 +42,13 @@ activity as (
 
     select
         firsts.cohort_month,
-        date_diff('month', firsts.cohort_month, date_trunc('month', orders.order_date))
+        date_diff('month', firsts.cohort_month, customer_months.order_month)
             as months_since_first_order,
-        count(distinct orders.customer_id) as active_customers,
-        sum(orders.net_revenue_eur) as net_revenue_eur
-    from orders
+        count(*) as active_customers,
+        sum(customer_months.net_revenue_eur) as net_revenue_eur
+    from customer_months
     inner join firsts
-        on orders.customer_id = firsts.customer_id
+        on customer_months.customer_id = firsts.customer_id
     group by 1, 2
 
 )
