@@ -4,6 +4,7 @@ in full, so rows that left the export leave the warehouse too."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from pipelines import transform
 from pipelines.benchmarks.pipeline import add_one_day, orders_placed_again
 from pipelines.incremental import full_refresh_reason, read_ledger, record_build, step_key
+from pipelines.settings import Settings
 from tests.conftest import Workspace, run_pipeline
 
 # columns that record *when* a row was loaded or built, not what it says
@@ -259,8 +261,8 @@ def test_a_new_audience_export_rebuilds_the_whole_lifecycle_history(
     assert _differences(demo_ws.settings.warehouse, full.settings.warehouse) == {}
 
 
-def _dbt_test(db: Path, target: Path, *tests: str) -> dict[str, tuple[str, int]]:
-    """`dbt test --select <tests>` against the working database `db`: status, failures."""
+def _dbt_test(settings: Settings, target: Path, *tests: str) -> dict[str, tuple[str, int]]:
+    """`dbt test --select <tests>` against `settings.build_db`: status and failures."""
     import json
     import os
     import subprocess
@@ -268,8 +270,7 @@ def _dbt_test(db: Path, target: Path, *tests: str) -> dict[str, tuple[str, int]]
     from pipelines.dbt import dbt_project
     from pipelines.docs import dbt_executable
 
-    env = {**os.environ, "KUNDENORBIT_BUILD_DB": str(db), "KUNDENORBIT_ID_SALT": "test-salt",
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {**os.environ, **settings.dbt_env()}
     subprocess.run([dbt_executable(), "test", "--profiles-dir", ".", "--target-path", str(target),
                     "--select", *tests], cwd=dbt_project.project_dir, env=env,
                    capture_output=True, text=True)
@@ -277,12 +278,15 @@ def _dbt_test(db: Path, target: Path, *tests: str) -> dict[str, tuple[str, int]]
     return {r["unique_id"].split(".")[2]: (r["status"], r["failures"]) for r in results}
 
 
-def test_incremental_models_are_tested_on_their_newest_build(built_demo: Workspace, tmp_path: Path):
+def test_incremental_models_are_tested_on_their_newest_build(
+        built_demo: Workspace, tmp_path: Path, monkeypatch):
     """dbt tests read an incremental model's newest build only (design note 20): a row an
     earlier build wrote is not read again, a bad row of the newest build fails the test,
     and a model that is rebuilt whole is tested whole."""
+    monkeypatch.setenv("KUNDENORBIT_ID_SALT", "test-salt")
     db = tmp_path / "build.duckdb"
     shutil.copy(built_demo.settings.build_db, db)
+    settings = dataclasses.replace(built_demo.settings, build_db=db)
     con = duckdb.connect(str(db))
     try:
         # a duplicate order as an earlier build would have left it (a real run cannot:
@@ -293,7 +297,7 @@ def test_incremental_models_are_tested_on_their_newest_build(built_demo: Workspa
     finally:
         con.close()
     tests = ("unique_fct_orders_order_id", "unique_dim_customers_customer_id")
-    assert _dbt_test(db, tmp_path / "t1", *tests) == {
+    assert _dbt_test(settings, tmp_path / "t1", *tests) == {
         "unique_fct_orders_order_id": ("pass", 0),
         "unique_dim_customers_customer_id": ("fail", 1),
     }
@@ -303,4 +307,4 @@ def test_incremental_models_are_tested_on_their_newest_build(built_demo: Workspa
                        where built_at = (select max(built_at) from marts.fct_orders) limit 1""")
     finally:
         con.close()
-    assert _dbt_test(db, tmp_path / "t2", *tests)["unique_fct_orders_order_id"] == ("fail", 1)
+    assert _dbt_test(settings, tmp_path / "t2", *tests)["unique_fct_orders_order_id"] == ("fail", 1)
