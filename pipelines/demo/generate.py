@@ -528,8 +528,11 @@ def generate(
     zip_path = nl_dir / "members_export_6a1f0c2d9e.zip"
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for label, frame in (("subscribed", sub), ("unsubscribed", uns), ("cleaned", cln)):
-            zf.writestr(f"{label}_members_export_6a1f0c2d9e.csv",
-                        frame.pipe(_blank).write_csv(null_value=""))
+            # members dated by the export day, not the clock: same seed, same bytes
+            member = zipfile.ZipInfo(f"{label}_members_export_6a1f0c2d9e.csv",
+                                     date_time=(end.year, end.month, end.day, 6, 0, 0))
+            member.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(member, frame.pipe(_blank).write_csv(null_value=""))
     bar.update()
 
     # campaign activity: 12 monthly campaigns; recipients = subscribed at send time

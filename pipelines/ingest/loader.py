@@ -4,6 +4,7 @@ For each export file:
 
 1. sha256 → `raw.load_ledger`: an unchanged file is skipped, an identical copy under
    another name is recorded as `duplicate`, a changed file replaces its earlier rows.
+   A file whose size and modification time (ns) are the ledger's is not hashed again.
 2. encoding + delimiter detection, transcoding to UTF-8 (`formats.dialect`).
 3. profile match on the header (`formats.profiles`); a file no profile fits is refused.
 4. DuckDB `read_csv` (all text, `store_rejects`): ragged records → `raw.rejected_rows`.
@@ -22,8 +23,10 @@ import datetime as dt
 import hashlib
 import shutil
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +52,7 @@ from pipelines.formats.profiles import (
 )
 
 EXPORT_SUFFIXES = {".csv", ".txt", ".tsv", ".zip"}
+RACY_NS = 2_000_000_000  # a modification time this close to the stat is not trusted
 
 SQL_TYPES = {
     "text": "varchar",
@@ -140,9 +144,12 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
             message varchar,
             quality_passed boolean,
             quality_message varchar,
-            loaded_at timestamp
+            loaded_at timestamp,
+            mtime_ns bigint
         )"""
     )
+    # working databases from before the ledger kept the modification time
+    con.execute("alter table raw.load_ledger add column if not exists mtime_ns bigint")
     con.execute(
         """
         create table if not exists raw.rejected_rows (
@@ -273,9 +280,10 @@ def _load_zip(
             "export it again from the tool; the file looks truncated or damaged"), None)
 
 
-def _refuse(con, rel, source, loaded_at, exc: ExportFormatError, sha: str | None) -> FileResult:
+def _refuse(con, rel, source, loaded_at, exc: ExportFormatError, sha: str | None,
+            stat: dict | None = None) -> FileResult:
     res = FileResult(rel, None, "refused", message=str(exc))
-    return _record(con, res, source, sha, loaded_at)
+    return _record(con, res, source, sha, loaded_at, stat)
 
 
 def _record(
@@ -291,13 +299,14 @@ def _record(
     con.execute(
         """insert into raw.load_ledger (source_file, source, entity, profile, sha256,
             size_bytes, encoding, delimiter, number_format, rows_read, rows_loaded,
-            rows_rejected, status, message, quality_passed, quality_message, loaded_at)
-        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, null, ?)""",
+            rows_rejected, status, message, quality_passed, quality_message, loaded_at,
+            mtime_ns)
+        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, null, ?, ?)""",
         [
             res.source_file, source, res.entity, extra.get("profile"), sha,
             extra.get("size"), extra.get("encoding"), extra.get("delimiter"),
             extra.get("number_format"), res.rows_read, res.rows_loaded, res.rows_rejected,
-            res.status, res.message, loaded_at,
+            res.status, res.message, loaded_at, extra.get("mtime_ns"),
         ],
     )
     return res
@@ -311,22 +320,68 @@ def _load_one(
     loaded_at: dt.datetime,
     tmp_dir: Path,
 ) -> FileResult:
-    sha = sha256_of(path)
+    # a file of the raw folder with the size and modification time (ns) the ledger holds
+    # is not read again: every rewrite, copy or `touch` changes the time. The stat is
+    # taken before the file is read, so a change while it is read shows on the next run.
+    # A time less than RACY_NS before the stat is not kept (as git does for its index):
+    # file systems tick in milliseconds, so a rewrite within the same tick could keep
+    # it. ZIP members are temporary copies: they are always hashed.
+    stat_at = time.time_ns()
+    st = path.stat()
+    trusted = "!" not in rel and st.st_mtime_ns < stat_at - RACY_NS
+    stat = {"size": st.st_size, "mtime_ns": st.st_mtime_ns if trusted else None}
     prev = con.execute(
-        "select sha256, status, entity from raw.load_ledger where source_file = ?", [rel]
+        """select sha256, status, entity, size_bytes, mtime_ns from raw.load_ledger
+        where source_file = ?""", [rel]
     ).fetchone()
-    if prev and prev[0] == sha and prev[1] in ("loaded", "duplicate", "ignored"):
-        return FileResult(rel, prev[2], "unchanged", message="unchanged since last load")
+    unchanged = FileResult(rel, prev[2] if prev else None, "unchanged",
+                           message="unchanged since last load")
+    if (prev and prev[1] in ("loaded", "duplicate", "ignored") and prev[0]
+            and prev[4] is not None and (prev[3], prev[4]) == (st.st_size, st.st_mtime_ns)):
+        return unchanged
 
+    # the content hash runs beside the format detection (hashlib releases the GIL)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing = pool.submit(sha256_of, path)
+        try:
+            profile, mapping, dialect, utf8 = _identify(path, rel, source, tmp_dir)
+            refusal = None
+        except ExportFormatError as exc:
+            refusal = exc
+        sha = hashing.result()
     try:
-        profile, mapping, dialect = _identify(path, rel, source, tmp_dir)
-    except ExportFormatError as exc:
-        con.execute("begin transaction")
-        _delete_rows(con, rel)
-        res = _refuse(con, rel, source, loaded_at, exc, sha)
-        con.execute("commit")
-        return res
+        if prev and prev[0] == sha and prev[1] in ("loaded", "duplicate", "ignored"):
+            if stat["mtime_ns"] is not None:  # same content, new time: remember the time
+                con.execute("update raw.load_ledger set mtime_ns = ?, size_bytes = ? "
+                            "where source_file = ?", [stat["mtime_ns"], st.st_size, rel])
+            return unchanged
+        if refusal is not None:
+            con.execute("begin transaction")
+            _delete_rows(con, rel)
+            res = _refuse(con, rel, source, loaded_at, refusal, sha, stat)
+            con.execute("commit")
+            return res
+        return _load_identified(con, path, utf8, rel, source, loaded_at, tmp_dir, sha, stat,
+                                profile, mapping, dialect)
+    finally:
+        if refusal is None and utf8 != path:
+            utf8.unlink(missing_ok=True)
 
+
+def _load_identified(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    utf8: Path,
+    rel: str,
+    source: str,
+    loaded_at: dt.datetime,
+    tmp_dir: Path,
+    sha: str,
+    stat: dict,
+    profile: Profile,
+    mapping: dict[str, int],
+    dialect: Dialect,
+) -> FileResult:
     con.execute("begin transaction")
     try:
         _delete_rows(con, rel)
@@ -338,16 +393,17 @@ def _load_one(
         if twin:
             res = _record(con, FileResult(rel, profile.entity, "duplicate",
                           message=f"identical to {twin[0]}; not loaded twice"),
-                          source, sha, loaded_at, {"profile": profile.name})
+                          source, sha, loaded_at, {"profile": profile.name, **stat})
         else:
-            utf8 = to_utf8(path, dialect.encoding, tmp_dir)
             body = strip_lines(utf8, dialect.skip_lines, tmp_dir) if dialect.skip_lines else utf8
-            res, number_format = _load_csv(con, body, rel, profile, mapping, dialect,
-                                           loaded_at)
-            for tmp in {utf8, body} - {path}:
-                tmp.unlink(missing_ok=True)
+            try:
+                res, number_format = _load_csv(con, body, rel, profile, mapping, dialect,
+                                               loaded_at)
+            finally:
+                if body != utf8:
+                    body.unlink(missing_ok=True)
             res = _record(con, res, source, sha, loaded_at, {
-                "profile": profile.name, "size": path.stat().st_size,
+                "profile": profile.name, **stat,
                 "encoding": dialect.encoding, "delimiter": dialect.delimiter,
                 "number_format": number_format})
         con.execute("commit")
@@ -356,7 +412,7 @@ def _load_one(
         msg = f"could not be parsed as CSV ({str(exc).splitlines()[0]})"
         con.execute("begin transaction")
         res = _refuse(con, rel, source, loaded_at, ExportFormatError(
-            rel, msg, "check that it is a CSV export of the tool"), sha)
+            rel, msg, "check that it is a CSV export of the tool"), sha, stat)
         con.execute("commit")
     return res
 
@@ -370,7 +426,9 @@ def _delete_rows(con: duckdb.DuckDBPyConnection, rel: str) -> None:
 
 def _identify(
     path: Path, rel: str, source: str, tmp_dir: Path
-) -> tuple[Profile, dict[str, int], Dialect]:
+) -> tuple[Profile, dict[str, int], Dialect, Path]:
+    """The file's profile, column mapping and dialect, and its UTF-8 version (the file
+    itself or a transcoded temporary copy, which the caller removes)."""
     if path.stat().st_size == 0:
         raise ExportFormatError(rel, "the file is empty", "export it again from the tool")
     with path.open("rb") as fh:
@@ -382,10 +440,17 @@ def _identify(
     known = {k for p in profiles_for(source) for f in p.fields for k in f.label_keys()}
     utf8 = to_utf8(path, encoding, tmp_dir)
     try:
-        dialect = detect_dialect(utf8, encoding, known)
-    finally:
+        return (*_identify_utf8(utf8, rel, source, encoding, known), utf8)
+    except BaseException:
         if utf8 != path:
             utf8.unlink(missing_ok=True)
+        raise
+
+
+def _identify_utf8(
+    utf8: Path, rel: str, source: str, encoding: str, known: set[str]
+) -> tuple[Profile, dict[str, int], Dialect]:
+    dialect = detect_dialect(utf8, encoding, known)
     if not any(h.strip() for h in dialect.header):
         raise ExportFormatError(rel, "the file has no header row (it holds only blank lines)",
                                 "export it again from the tool")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -98,6 +99,59 @@ def test_changed_file_replaces_its_rows(con, tmp_path: Path):
     load_source(con, tmp_path, "shop", T1)
     assert con.execute("select count(*) from raw.shop__orders").fetchone()[0] == 2
     assert ledger(con, "shop/orders_export_1.csv")[:4] == ("loaded", 2, 2, 0)
+
+
+def _hashes(monkeypatch) -> list[str]:
+    """Record which files the loader hashes."""
+    import pipelines.ingest.loader as loader
+
+    seen: list[str] = []
+    real = loader.sha256_of
+
+    def counting(path: Path) -> str:
+        seen.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(loader, "sha256_of", counting)
+    return seen
+
+
+def test_file_with_the_ledgers_size_and_time_is_not_read_again(con, tmp_path, monkeypatch):
+    path = shop_file(tmp_path, "orders_export_1.csv", GOOD)
+    os.utime(path, ns=(1_700_000_000 * 10**9, 1_700_000_000 * 10**9))  # an old export
+    size = path.stat().st_size
+    hashed = _hashes(monkeypatch)
+    load_source(con, tmp_path, "shop", T0)
+    assert hashed == ["orders_export_1.csv"]
+    assert load_source(con, tmp_path, "shop", T1).files[0].status == "unchanged"
+    assert hashed == ["orders_export_1.csv"]  # skipped by size and time, not hashed
+    # the same size, other content, another time: read again
+    changed = [GOOD[0].replace("20.00,4.90", "21.00,3.90"), *GOOD[1:]]
+    shop_file(tmp_path, "orders_export_1.csv", changed)
+    os.utime(path, ns=(1_700_000_100 * 10**9, 1_700_000_100 * 10**9))
+    assert path.stat().st_size == size
+    assert load_source(con, tmp_path, "shop", T1).files[0].status == "loaded"
+    assert con.execute("select subtotal from raw.shop__orders where subtotal is not null "
+                       "order by _source_line limit 1").fetchone()[0] == Decimal("21.00")
+    # `touch`: a new time, the same content → hashed, unchanged, the new time remembered
+    os.utime(path, ns=(1_700_000_200 * 10**9, 1_700_000_200 * 10**9))
+    assert load_source(con, tmp_path, "shop", T1).files[0].status == "unchanged"
+    assert load_source(con, tmp_path, "shop", T1).files[0].status == "unchanged"
+    assert hashed == ["orders_export_1.csv"] * 3
+
+
+def test_a_just_written_file_is_hashed_on_every_run(con, tmp_path, monkeypatch):
+    """A modification time within two seconds of the check is not trusted: a rewrite in
+    the same clock tick could keep it (the 'racy git' rule)."""
+    shop_file(tmp_path, "orders_export_1.csv", GOOD)
+    hashed = _hashes(monkeypatch)
+    load_source(con, tmp_path, "shop", T0)
+    assert con.execute("select mtime_ns from raw.load_ledger").fetchone()[0] is None
+    shop_file(tmp_path, "orders_export_1.csv", [GOOD[0].replace("#1001", "#1009"), *GOOD[1:]])
+    load_source(con, tmp_path, "shop", T1)
+    assert hashed == ["orders_export_1.csv"] * 2
+    assert con.execute("select count(*) from raw.shop__orders where order_name = '#1009'"
+                       ).fetchone()[0] == 1
 
 
 def test_identical_copy_under_another_name_is_not_loaded_twice(con, tmp_path: Path):
