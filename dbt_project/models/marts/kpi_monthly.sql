@@ -27,16 +27,17 @@ orders as (
 
 ),
 
-firsts as (
+first_month_computed as (
 
-    select customer_id, min(order_date) as first_order_date
-    from orders
-    group by customer_id
+    select date_trunc('month', min(snapshot_date)) as first_month from wanted
 
 ),
 
 sequenced as (
 
+    -- the orders of the months computed in this build, each with the days since the
+    -- customer's order before it and the customer's first order day (both may lie in
+    -- an earlier month): only customers who ordered in those months are sequenced
     select * from (
         select
             customer_id,
@@ -45,12 +46,15 @@ sequenced as (
             net_revenue_eur,
             order_date - lag(order_date) over (
                 partition by customer_id order by ordered_at, order_id
-            ) as days_since_previous_order
+            ) as days_since_previous_order,
+            min(order_date) over (partition by customer_id) as first_order_date
         from orders
+        where customer_id in (
+            select customer_id from orders
+            where order_date >= (select first_month from first_month_computed)
+        )
     ) as o
-    -- only the months computed in this build
-    where date_trunc('month', order_date)
-        >= (select date_trunc('month', min(snapshot_date)) from wanted)
+    where order_date >= (select first_month from first_month_computed)
 
 ),
 
@@ -107,11 +111,11 @@ monthly_orders as (
         count(distinct sequenced.customer_id) as ordering_customers,
         coalesce(sum(sequenced.net_revenue_eur), 0) as net_revenue_eur,
         coalesce(sum(sequenced.net_revenue_eur) filter (
-            where date_trunc('month', firsts.first_order_date)
+            where date_trunc('month', sequenced.first_order_date)
                 = date_trunc('month', sequenced.order_date)
         ), 0) as net_revenue_new_customers_eur,
         count(distinct sequenced.customer_id) filter (
-            where date_trunc('month', firsts.first_order_date)
+            where date_trunc('month', sequenced.first_order_date)
                 = date_trunc('month', sequenced.order_date)
         ) as new_customers,
         avg(sequenced.days_since_previous_order) as avg_days_between_purchases
@@ -119,8 +123,6 @@ monthly_orders as (
     left join sequenced
         on date_trunc('month', sequenced.order_date) = date_trunc('month', stages.month_end)
         and sequenced.order_date <= stages.month_end
-    left join firsts
-        on sequenced.customer_id = firsts.customer_id
     group by stages.month_end
 
 ),
