@@ -58,6 +58,11 @@
     select
         {{ column }} as email_normalised,
         {{ customer_key(column) }} as customer_id
-    from (select distinct {{ column }} from {{ relation }}) as addresses
+    from (
+        -- the window is a fence: else DuckDB moves the checks below the distinct,
+        -- onto every row (6.4 M events instead of 0.48 M addresses)
+        select {{ column }}, count(*) over () as addresses
+        from (select distinct {{ column }} from {{ relation }}) as a
+    ) as addresses
     where {{ is_matchable_email(column) }}
 {%- endmacro %}
