@@ -35,18 +35,12 @@ people as (
 
 emails as (
 
-    -- each distinct address keyed once (hashing every order's e-mail took most of the time)
-    select
-        {{ customer_key('email_normalised') }} as customer_id,
-        email_normalised
-    from (
-        select email_normalised from contacts
-        union
-        select email_normalised from members
-        union
-        select email_normalised from orders
-    ) as all_emails
-    where {{ is_matchable_email('email_normalised') }}
+    -- each distinct address checked and keyed once (hashing every order's e-mail took
+    -- most of the time)
+    {{ customer_keys_by_address(
+        '(select email_normalised from contacts union all '
+        ~ 'select email_normalised from members union all '
+        ~ 'select email_normalised from orders) as all_emails') }}
 
 ),
 
