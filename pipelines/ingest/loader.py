@@ -361,7 +361,7 @@ def _load_one(
             res = _refuse(con, rel, source, loaded_at, refusal, sha, stat)
             con.execute("commit")
             return res
-        return _load_identified(con, path, utf8, rel, source, loaded_at, tmp_dir, sha, stat,
+        return _load_identified(con, utf8, rel, source, loaded_at, tmp_dir, sha, stat,
                                 profile, mapping, dialect)
     finally:
         if refusal is None and utf8 != path:
@@ -370,7 +370,6 @@ def _load_one(
 
 def _load_identified(
     con: duckdb.DuckDBPyConnection,
-    path: Path,
     utf8: Path,
     rel: str,
     source: str,
