@@ -61,7 +61,7 @@
     from (
         -- the window is a fence: else DuckDB moves the checks below the distinct,
         -- onto every row (6.4 M events instead of 0.48 M addresses)
-        select {{ column }}, count(*) over () as addresses
+        select {{ column }}, count(*) over () as address_count
         from (select distinct {{ column }} from {{ relation }}) as a
     ) as addresses
     where {{ is_matchable_email(column) }}

@@ -53,6 +53,7 @@ from pipelines.formats.profiles import (
 
 EXPORT_SUFFIXES = {".csv", ".txt", ".tsv", ".zip"}
 RACY_NS = 2_000_000_000  # a modification time this close to the stat is not trusted
+KEPT_STATUSES = ("loaded", "duplicate", "ignored")  # the same file again: `unchanged`
 
 SQL_TYPES = {
     "text": "varchar",
@@ -336,35 +337,37 @@ def _load_one(
     ).fetchone()
     unchanged = FileResult(rel, prev[2] if prev else None, "unchanged",
                            message="unchanged since last load")
-    if (prev and prev[1] in ("loaded", "duplicate", "ignored") and prev[0]
-            and prev[4] is not None and (prev[3], prev[4]) == (st.st_size, st.st_mtime_ns)):
+    kept = prev is not None and prev[1] in KEPT_STATUSES and prev[0] is not None
+    if kept and prev[4] is not None and (prev[3], prev[4]) == (st.st_size, st.st_mtime_ns):
         return unchanged
 
-    # the content hash runs beside the format detection (hashlib releases the GIL)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        hashing = pool.submit(sha256_of, path)
-        try:
-            profile, mapping, dialect, utf8 = _identify(path, rel, source, tmp_dir)
-            refusal = None
-        except ExportFormatError as exc:
-            refusal = exc
-        sha = hashing.result()
-    try:
-        if prev and prev[0] == sha and prev[1] in ("loaded", "duplicate", "ignored"):
+    if kept:
+        # read before (a ZIP member, a touched file): most likely unchanged, hash first
+        sha = sha256_of(path)
+        if sha == prev[0]:
             if stat["mtime_ns"] is not None:  # same content, new time: remember the time
                 con.execute("update raw.load_ledger set mtime_ns = ?, size_bytes = ? "
                             "where source_file = ?", [stat["mtime_ns"], st.st_size, rel])
             return unchanged
-        if refusal is not None:
-            con.execute("begin transaction")
-            _delete_rows(con, rel)
-            res = _refuse(con, rel, source, loaded_at, refusal, sha, stat)
-            con.execute("commit")
-            return res
+        identified = _identify_or_refusal(path, rel, source, tmp_dir)
+    else:
+        # a new file: the hash runs beside the format detection (hashlib releases the GIL)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            hashing = pool.submit(sha256_of, path)
+            identified = _identify_or_refusal(path, rel, source, tmp_dir)
+            sha = hashing.result()
+    if isinstance(identified, ExportFormatError):
+        con.execute("begin transaction")
+        _delete_rows(con, rel)
+        res = _refuse(con, rel, source, loaded_at, identified, sha, stat)
+        con.execute("commit")
+        return res
+    profile, mapping, dialect, utf8 = identified
+    try:
         return _load_identified(con, utf8, rel, source, loaded_at, tmp_dir, sha, stat,
                                 profile, mapping, dialect)
     finally:
-        if refusal is None and utf8 != path:
+        if utf8 != path:
             utf8.unlink(missing_ok=True)
 
 
@@ -421,6 +424,15 @@ def _delete_rows(con: duckdb.DuckDBPyConnection, rel: str) -> None:
     for p in PROFILES:
         con.execute(f"delete from raw.{p.table} where _source_file = ?", [rel])
     con.execute("delete from raw.rejected_rows where source_file = ?", [rel])
+
+
+def _identify_or_refusal(
+    path: Path, rel: str, source: str, tmp_dir: Path
+) -> tuple[Profile, dict[str, int], Dialect, Path] | ExportFormatError:
+    try:
+        return _identify(path, rel, source, tmp_dir)
+    except ExportFormatError as exc:
+        return exc
 
 
 def _identify(
