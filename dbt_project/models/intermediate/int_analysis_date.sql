@@ -19,7 +19,7 @@ final as (
     select
         coalesce(
             {{ as_of_date_setting() }},
-            (select max({{ local_date('ordered_at') }}) from orders),
+            {{ latest_local_date('orders', 'ordered_at') }},
             (select max(cast(event_at as date)) from activity),
             current_date
         ) as as_of_date,

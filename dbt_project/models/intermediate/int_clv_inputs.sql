@@ -53,7 +53,24 @@ summary as (
 
 ),
 
--- orders after the analysis date (int_orders_enriched stops at it)
+-- orders after the analysis date (int_orders_enriched stops at it): only those are
+-- converted and keyed (all 6 M orders joined with their identities took half of this
+-- model on L). A local date after the analysis date is a UTC time after 10:00 on it
+-- (offsets ≤ +14 h), so the UTC pre-filter keeps every such order.
+later_orders as (
+
+    select
+        orders.order_id,
+        {{ local_date('orders.ordered_at') }} as order_date
+    from {{ ref('stg_shop__orders') }} as orders
+    cross join analysis_date
+    where orders.ordered_at >= cast(analysis_date.as_of_date as timestamp)
+        and {{ local_date('orders.ordered_at') }} > analysis_date.as_of_date
+        and not orders.is_cancelled
+        and (orders.total_amount = 0 or orders.refunded_amount < orders.total_amount)
+
+),
+
 order_identities as (
 
     select source_record_id as order_id, customer_id
@@ -62,37 +79,22 @@ order_identities as (
 
 ),
 
-all_orders as (
-
-    select
-        order_identities.customer_id,
-        {{ local_date('orders.ordered_at') }} as order_date,
-        not orders.is_cancelled
-            and (orders.total_amount = 0 or orders.refunded_amount < orders.total_amount)
-            as is_purchase
-    from {{ ref('stg_shop__orders') }} as orders
-    inner join order_identities
-        on orders.order_id = order_identities.order_id
-
-),
-
 data_end as (
 
-    select max(all_orders.order_date) as last_order_date_in_data
-    from all_orders
+    select {{ latest_local_date(ref('stg_shop__orders'), 'ordered_at') }}
+        as last_order_date_in_data
 
 ),
 
 holdout as (
 
     select
-        all_orders.customer_id,
-        count(distinct all_orders.order_date) as holdout_repeat_purchases
-    from all_orders
-    cross join analysis_date
-    where all_orders.is_purchase
-        and all_orders.order_date > analysis_date.as_of_date
-    group by all_orders.customer_id
+        order_identities.customer_id,
+        count(distinct later_orders.order_date) as holdout_repeat_purchases
+    from later_orders
+    inner join order_identities
+        on later_orders.order_id = order_identities.order_id
+    group by order_identities.customer_id
 
 ),
 

@@ -7,7 +7,9 @@ members as (
 
 ),
 
-activity as (
+-- read twice below (addresses, events); each read takes only its columns
+-- (materialised, DuckDB first copied all 6.4 M events with every column)
+activity as not materialized (
 
     select * from {{ ref('stg_newsletter__activity') }}
 
@@ -41,12 +43,8 @@ recipient_keys as (
 
 events as (
 
-    select
-        recipient_keys.customer_id,
-        activity.*
+    select activity.*
     from activity
-    inner join recipient_keys
-        on activity.email_normalised = recipient_keys.email_normalised
     cross join analysis_date
     where cast(activity.event_at as date) <= analysis_date.as_of_date
 
@@ -54,11 +52,13 @@ events as (
 
 per_campaign as (
 
-    -- one row per customer and campaign: an open or click counts for the campaign it
+    -- one row per address and campaign: an open or click counts for the campaign it
     -- belongs to, so "opened in the window" is a share of "received in the window"
-    -- (an open today of a mail sent before the window is not a window open)
+    -- (an open today of a mail sent before the window is not a window open). Grouped
+    -- by address and keyed afterwards: an address is one customer, and keying the
+    -- 0.5 M addresses instead of the 6.4 M events saves a join of all events.
     select
-        events.customer_id,
+        events.email_normalised,
         events.campaign_id,
         bool_or(action = 'sent' and cast(event_at as date)
                 > as_of_date - {{ var('engagement_window_days') }}) as received_in_window,
@@ -69,14 +69,14 @@ per_campaign as (
         max(event_at) filter (where action = 'click') as last_click_at
     from events
     cross join analysis_date
-    group by events.customer_id, events.campaign_id
+    group by events.email_normalised, events.campaign_id
 
 ),
 
-engagement as (
+per_address as (
 
     select
-        customer_id,
+        email_normalised,
         count(*) filter (where received_in_window) as campaigns_received_window,
         count(*) filter (where received_in_window and opened) as campaigns_opened_window,
         count(*) filter (where received_in_window and clicked) as campaigns_clicked_window,
@@ -85,7 +85,18 @@ engagement as (
         max(last_open_at) as last_newsletter_open_at,
         max(last_click_at) as last_newsletter_click_at
     from per_campaign
-    group by customer_id
+    group by email_normalised
+
+),
+
+engagement as (
+
+    select
+        recipient_keys.customer_id,
+        per_address.* exclude (email_normalised)
+    from per_address
+    inner join recipient_keys
+        on per_address.email_normalised = recipient_keys.email_normalised
 
 ),
 

@@ -3,7 +3,9 @@
 -- campaign_conversion_days after the send (and the net revenue of those orders).
 with
 
-events as (
+-- read twice below; each read takes only its columns (materialised, DuckDB first
+-- copied all 6.4 M events with every column)
+events as not materialized (
 
     select * from {{ ref('fct_newsletter_events') }}
 

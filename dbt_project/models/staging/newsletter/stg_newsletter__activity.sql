@@ -13,7 +13,8 @@ source as (
 
 ),
 
-renamed as (
+-- read three times by first_per_key below: not materialised
+renamed as not materialized (
 
     select
         {{ normalise_email('email') }} as email_normalised,
@@ -39,23 +40,25 @@ renamed as (
 
 ),
 
+addressed as not materialized (
+
+    select * from renamed
+    where email_normalised is not null
+
+),
+
 deduplicated as (
 
-    select
-        *,
-        left(md5(
-            email_normalised || '|' || campaign_id || '|' || action || '|'
-            || cast(event_at as varchar) || '|' || coalesce(url, '')
-        ), 20) as event_id,
-        row_number() over (
-            partition by email_normalised, campaign_id, action, event_at, url
-            order by _loaded_at desc, _source_file desc, _source_line
-        ) as version_rank
-    from renamed
-    where email_normalised is not null
+    {{ first_per_key('addressed', ['email_normalised', 'campaign_id', 'action', 'event_at', 'url'],
+                     '_loaded_at desc, _source_file desc, _source_line') }}
 
 )
 
-select * exclude (version_rank), {{ build_time() }} as built_at
+select
+    *,
+    left(md5(
+        email_normalised || '|' || campaign_id || '|' || action || '|'
+        || cast(event_at as varchar) || '|' || coalesce(url, '')
+    ), 20) as event_id,
+    {{ build_time() }} as built_at
 from deduplicated
-where version_rank = 1

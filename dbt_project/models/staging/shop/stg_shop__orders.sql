@@ -8,23 +8,25 @@
 
 with
 
-source as (
+-- read three times through order_headers (first_per_key): neither is materialised
+source as not materialized (
 
     select * from {{ source('shop', 'orders') }}
     {{ incremental_batch() }}
 
 ),
 
+order_headers as not materialized (
+
+    select * from source
+    where total is not null
+
+),
+
 order_rows as (
 
-    select
-        *,
-        row_number() over (
-            partition by order_name
-            order by _loaded_at desc, _source_file desc, _source_line
-        ) as version_rank
-    from source
-    where total is not null
+    {{ first_per_key('order_headers', ['order_name'],
+                     '_loaded_at desc, _source_file desc, _source_line') }}
 
 ),
 
@@ -73,7 +75,6 @@ renamed as (
         _loaded_at
 
     from order_rows
-    where version_rank = 1
 
 )
 
