@@ -11,9 +11,10 @@
     group as there. Most records have a single version (on L, 101 of 6.16 M orders have
     two), so only the keys that occur more than once are ranked: the window sorted every
     row with every column (half of stg_shop__orders' 10 s on L; 5 s this way). The rows
-    of a key that occurs once pass through. `relation` is read three times: a table, or
-    a CTE declared `as not materialized` (and so the CTEs it reads), else DuckDB copies
-    it whole first. -#}
+    of a key that occurs once pass through. `relation` is read three times: a table, a
+    CTE declared `as not materialized` when computing it three times is cheap, or one
+    declared `as materialized` when it is not (stg_newsletter__activity: its regex and
+    hash over 6.4 M rows). -#}
 {% macro first_per_key(relation, keys, order_by) -%}
     {%- set same_key -%}
         {% for k in keys %}repeated.{{ k }} is not distinct from candidate.{{ k }}{% if not loop.last %} and {% endif %}{% endfor %}

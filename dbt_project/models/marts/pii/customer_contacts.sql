@@ -21,9 +21,7 @@ members as (
 
 ),
 
--- read twice below (addresses, latest billing details); each read takes only its
--- columns (materialised, DuckDB first copied all 6 M orders with every column)
-orders as not materialized (
+orders as (
 
     select * from {{ ref('stg_shop__orders') }}
 
