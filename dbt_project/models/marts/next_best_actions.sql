@@ -148,23 +148,30 @@ allowed as (
 
 ),
 
-ranked as (
+-- the winning action per person is chosen on (action, priority) alone and its row
+-- joined back: a row_number over the whole rows (reasons, labels) became an arg_min of
+-- every column that took most of this model on L (4.3-4.8 -> 2.9-3.1 s, same rows).
+-- An action occurs once per person in `allowed`, so the join keeps exactly one row.
+chosen as (
 
     select
-        *,
-        row_number() over (partition by customer_id order by priority) as choice
+        customer_id,
+        arg_min(action, priority) as action
     from allowed
+    group by customer_id
 
 )
 
 select
-    customer_id,
-    action,
-    label_en,
-    label_de,
-    channel,
-    audience,
-    priority,
-    reason
-from ranked
-where choice = 1
+    allowed.customer_id,
+    allowed.action,
+    allowed.label_en,
+    allowed.label_de,
+    allowed.channel,
+    allowed.audience,
+    allowed.priority,
+    allowed.reason
+from allowed
+inner join chosen
+    on allowed.customer_id = chosen.customer_id
+    and allowed.action = chosen.action
