@@ -14,7 +14,7 @@ export GX_ANALYTICS_ENABLED := false
 export PYTHONWARNINGS := ignore
 
 .DEFAULT_GOAL := help
-.PHONY: help install manifest demo run job summary docs dev test test-fast bench evaluate lint clean
+.PHONY: help install manifest demo run job summary docs erase dev test test-fast bench evaluate lint clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,14 @@ summary: install ## headline numbers of the published warehouse
 
 docs: install manifest ## build the static dbt docs site (data/warehouse/docs/index.html)
 	$(BIN)/kundenorbit docs
+
+erase: install manifest ## erasure request, then rebuild: make erase EMAIL="anna@example.de" (or EMAIL_FILE=list.txt)
+	@if [ -z "$(EMAIL)$(EMAIL_FILE)" ]; then echo 'usage: make erase EMAIL="anna@example.de" (or EMAIL_FILE=addresses.txt)'; exit 2; fi
+	@$(BIN)/kundenorbit erase $(EMAIL) $(if $(EMAIL_FILE),--file "$(EMAIL_FILE)")
+	@mkdir -p $(DAGSTER_HOME)
+	@set -o pipefail; $(BIN)/dagster job execute -m pipelines.definitions -j kundenorbit_job 2>&1 \
+		| $(BIN)/python -m pipelines.runlog
+	$(BIN)/kundenorbit summary
 
 dev: install manifest ## Dagster UI on http://localhost:3000
 	@mkdir -p $(DAGSTER_HOME)

@@ -1,4 +1,4 @@
-"""`kundenorbit` command line: demo data, summary, docs."""
+"""`kundenorbit` command line: demo data, up-to-date check, summary, docs, erasure."""
 
 from __future__ import annotations
 
@@ -52,6 +52,32 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _erase(args: argparse.Namespace) -> int:
+    from pipelines.erasure import erase
+
+    addresses = list(args.address)
+    if args.file:
+        lines = Path(args.file).read_text(encoding="utf-8-sig").splitlines()
+        addresses += [x.strip() for x in lines if x.strip() and not x.startswith("#")]
+    if not addresses:
+        print("error: name at least one e-mail address (or --file)", file=sys.stderr)
+        return 2
+    settings = load_settings()
+    result = erase(settings, addresses)
+    print(f"erase: {result.addresses} address(es); {result.new_in_register} new in the "
+          f"register {settings.erasure_register} (salted hashes, no addresses)")
+    if result.records_dropped:
+        for name, n in sorted(result.records_dropped.items()):
+            print(f"erase: {name}: {n} record(s) removed")
+    else:
+        print(f"erase: no export file in {settings.raw_dir} names them")
+    for path in result.deleted:
+        print(f"erase: deleted {path}")
+    print("erase: the next run (make run) rebuilds the warehouse from the cleaned exports; "
+          "files added later are filtered by the register")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kundenorbit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -71,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("summary", help="headline numbers of the published warehouse").set_defaults(
         func=_summary)
     sub.add_parser("docs", help="build the static dbt docs site").set_defaults(func=_docs)
+    erase = sub.add_parser("erase", help="erasure request: remove people (by e-mail address) "
+                           "from the exports, the register filters them from then on; "
+                           "deletes the warehouse for a rebuild (README §Erasure)")
+    erase.add_argument("address", nargs="*", help="e-mail address(es) of the people to erase")
+    erase.add_argument("--file", help="a text file with one address per line")
+    erase.set_defaults(func=_erase)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

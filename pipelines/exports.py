@@ -79,7 +79,8 @@ def export_audiences(warehouse: Path, out_dir: Path) -> dict[str, int]:
 
 def check_audiences(warehouse: Path, out_dir: Path) -> AudienceCheck:
     """Re-read every marketing audience file and check each address: known, with
-    marketing consent, and neither unsubscribed nor cleaned."""
+    marketing consent, and neither unsubscribed nor cleaned. Violations read
+    `<file>: <customer_id>`."""
     files = [p for p in sorted(out_dir.glob("*.csv")) if p.stem != CALL_LIST]
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
@@ -94,8 +95,11 @@ def check_audiences(warehouse: Path, out_dir: Path) -> AudienceCheck:
                 where nullif(trim("Email Address"), '') is not null""",
                 [[str(p) for p in files]])
         checked = con.execute("select count(*) from audience_emails").fetchone()[0]
+        # reported by customer_id, never by address: these texts end up in Dagster's
+        # event log, which an erasure request cannot reach (README §Erasure)
         found = con.execute(
-            """select a.file, a.email, d.has_marketing_consent, d.newsletter_status
+            """select a.file, coalesce(c.customer_id, 'an address the warehouse does not know'),
+                      d.has_marketing_consent, d.newsletter_status
             from audience_emails a
             left join pii.customer_contacts c on c.email = a.email
             left join marts.dim_customers d on d.customer_id = c.customer_id

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +21,7 @@ import duckdb
 from pipelines.settings import REPO_ROOT
 
 QUALITY_DIR = REPO_ROOT / "quality"
+EMAIL_LIKE = re.compile(r"[^\s@'\"]+@[^\s@'\"]+")
 GX_SAMPLE_ROWS = 250_000
 
 
@@ -79,7 +81,9 @@ def validate_frame(table: str, frame) -> tuple[bool, str]:  # frame: pandas.Data
     for r in result.results:
         if not r.success:
             kw = r.expectation_config.kwargs
-            examples = r.result.get("partial_unexpected_list", [])[:3]
+            # examples go to the ledger and Dagster's event log: no e-mail addresses
+            examples = [EMAIL_LIKE.sub("<e-mail address>", str(v)) if isinstance(v, str) else v
+                        for v in r.result.get("partial_unexpected_list", [])[:3]]
             failures.append(
                 f"{r.expectation_config.type}({kw.get('column')}): "
                 f"{r.result.get('unexpected_count')} rows fail, e.g. {examples}"
@@ -140,6 +144,7 @@ def check_table(con: duckdb.DuckDBPyConnection, table: str) -> CheckOutcome:
                        group by _source_file) t on t._source_file = l.source_file
             where l.status = 'loaded' and l.source || '__' || l.entity = ?
               and (l.rows_read <> l.rows_loaded + l.rows_rejected
+                                   + coalesce(l.rows_erased, 0)
                    or l.rows_loaded <> coalesce(t.n, 0))""",
             [table],
         ).fetchall()

@@ -6,6 +6,7 @@
 | KUNDENORBIT_RAW_DIR      | data/raw                                  | exports, one folder/source  |
 | KUNDENORBIT_WAREHOUSE    | data/warehouse/kundenorbit.duckdb         | the published file          |
 | KUNDENORBIT_BUILD_DB     | data/warehouse/.build/build.duckdb        | working database            |
+| KUNDENORBIT_ERASURES     | data/erasures.json                        | erasure register (hashes)   |
 | KUNDENORBIT_AS_OF        | (latest order date in the data)           | analysis date, YYYY-MM-DD   |
 | KUNDENORBIT_ID_SALT      | generated once into data/warehouse/.salt  | keys customer_id hashing    |
 | KUNDENORBIT_DUCKDB_MEMORY| 40 % of RAM, at most 5GB                  | DuckDB memory_limit per     |
@@ -71,6 +72,12 @@ class Settings:
     def exports_dir(self) -> Path:
         """Audience files for Mailchimp / HubSpot (data/exports/audiences)."""
         return self.home / "data" / "exports" / "audiences"
+
+    @property
+    def erasure_register(self) -> Path:
+        """Erased people as salted hashes (pipelines/erasure.py); outside data/warehouse,
+        so `make clean` keeps it."""
+        return _path("KUNDENORBIT_ERASURES", Path("data/erasures.json"), self.home)
 
     @property
     def dbt_project_dir(self) -> Path:

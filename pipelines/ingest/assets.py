@@ -54,7 +54,8 @@ def build_ingest_assets(source: str) -> dg.AssetsDefinition:
         loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
         with build_lock(settings.build_db, on_wait=context.log.warning), \
                 duckdb.get_connection() as con:
-            result = load_source(con, settings.raw_dir, source, loaded_at)
+            result = load_source(con, settings.raw_dir, source, loaded_at,
+                                 settings.erasure_register)
             for f in result.files:
                 context.log.info(f"{f.source_file}: {f.status} — {f.message}")
             outcomes = {p.table: check_table(con, p.table) for p in profiles}
@@ -74,6 +75,7 @@ def build_ingest_assets(source: str) -> dg.AssetsDefinition:
                     "files_unchanged": sum(f.status == "unchanged" for f in files),
                     "rows_loaded_now": sum(f.rows_loaded for f in files),
                     "rows_rejected_now": sum(f.rows_rejected for f in files),
+                    "rows_erased_now": sum(f.rows_erased for f in files),
                 },
                 check_results=[
                     dg.AssetCheckResult(

@@ -11,7 +11,9 @@ For each export file:
 5. typing in SQL (`try_cast`/`try_strptime`, per-file number and date format):
    values that do not parse → `raw.rejected_rows` with column and reason.
 6. good rows → `raw.<source>__<entity>` with `_source_file`, `_source_line`,
-   `_loaded_at`. The ledger row records rows_read = rows_loaded + rows_rejected.
+   `_loaded_at`. The ledger row records rows_read = rows_loaded + rows_rejected
+   + rows_erased: records of people in the erasure register (`pipelines/erasure.py`)
+   are neither loaded nor quarantined, only counted.
 
 Each file is one transaction: a crash leaves either all of a file or none of it.
 No per-row Python: everything after the header is SQL.
@@ -105,6 +107,7 @@ class FileResult:
     rows_loaded: int = 0
     rows_rejected: int = 0
     message: str = ""
+    rows_erased: int = 0
 
 
 @dataclass
@@ -151,6 +154,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     )
     # working databases from before the ledger kept the modification time
     con.execute("alter table raw.load_ledger add column if not exists mtime_ns bigint")
+    con.execute("alter table raw.load_ledger add column if not exists rows_erased bigint")
     con.execute(
         """
         create table if not exists raw.rejected_rows (
@@ -198,10 +202,13 @@ def sha256_of(path: Path) -> str:
 
 
 def load_source(
-    con: duckdb.DuckDBPyConnection, raw_dir: Path, source: str, loaded_at: dt.datetime
+    con: duckdb.DuckDBPyConnection, raw_dir: Path, source: str, loaded_at: dt.datetime,
+    erasures: Path | None = None,
 ) -> SourceResult:
-    """Load every export file of one source folder (`raw_dir/source`)."""
+    """Load every export file of one source folder (`raw_dir/source`); records of the
+    people in the erasure register `erasures` are left out (counted as erased)."""
     ensure_raw_schema(con)
+    _use_register(con, erasures)
     from pipelines.uptodate import record_source_state  # before reading: see uptodate.py
 
     record_source_state(con, raw_dir, source)
@@ -215,7 +222,67 @@ def load_source(
             else:
                 result.files.append(_load_one(con, path, rel, source, loaded_at, tmp_dir))
     result.files.extend(_forget_removed_files(con, source, result, loaded_at))
+    con.execute("drop table if exists _ko_erasure")
     return result
+
+
+def _use_register(con: duckdb.DuckDBPyConnection, erasures: Path | None) -> None:
+    """The erasure register as temp table `_ko_erasure` (kind, sha256, salt); none when
+    nobody was erased, so files load exactly as before."""
+    from pipelines.erasure import Register
+
+    con.execute("drop table if exists _ko_erasure")
+    register = Register.load(erasures) if erasures is not None and erasures.exists() else None
+    if register is None or not register.entries:
+        return
+    con.execute("create temp table _ko_erasure (kind varchar, sha256 varchar, salt varchar)")
+    con.executemany("insert into _ko_erasure values (?, ?, ?)",
+                    [[e["kind"], e["sha256"], register.salt] for e in register.entries])
+
+
+def _mark_erased(con: duckdb.DuckDBPyConnection, names: list[str]) -> int:
+    """Fill temp table `_ko_erased` (rid) with the records of erased people in
+    `_ko_typed`, drop their parse rejects from `_ko_parse_rej` → records erased.
+    A person's records: their e-mail (hashed once per distinct address), the other line
+    items of their Shopify orders (same `Name`), tickets of their HubSpot contact."""
+    con.execute("drop table if exists _ko_erased")
+    con.execute("create temp table _ko_erased (rid bigint)")
+    found = con.execute("select count(*) from duckdb_tables() where temporary "
+                        "and table_name = '_ko_erasure'").fetchone()[0]
+    if not found:
+        return 0
+    salt = con.execute("select any_value(salt) from _ko_erasure").fetchone()[0]
+
+    def hashed(kind: str, value: str) -> str:
+        return (f"sha256({_q(salt)} || {value}) in "
+                f"(select sha256 from _ko_erasure where kind = {_q(kind)})")
+
+    if "email" in names:
+        con.execute(
+            f"""insert into _ko_erased select rid from _ko_typed
+            where lower(trim(replace(email, chr(160), ' '))) in (
+                select e from (select distinct lower(trim(replace(email, chr(160), ' '))) as e
+                               from _ko_typed where email is not null)
+                where {hashed('email', 'e')})""")
+    if "associated_contact_ids" in names:
+        con.execute(
+            f"""insert into _ko_erased select rid from _ko_typed
+            where associated_contact_ids is not null and exists (
+                select 1 from unnest(regexp_split_to_array(associated_contact_ids,
+                                                           '[^0-9A-Za-z]+')) as u(i)
+                where i <> '' and {hashed('crm_contact', 'i')})""")
+    if "order_name" in names:
+        con.execute(
+            """insert into _ko_erased select rid from _ko_typed
+            where order_name in (select t.order_name from _ko_typed t
+                                 join _ko_erased e using (rid))
+              and rid not in (select rid from _ko_erased)""")
+    parse = con.execute(
+        rf"""delete from _ko_parse_rej where exists (
+            select 1 from unnest(regexp_extract_all(lower(csv_line),
+                                                    '[^\s,;"<>|]+@[^\s,;"<>|]+')) as u(e)
+            where {hashed('email', 'e')})""").fetchone()[0]
+    return con.execute("select count(*) from _ko_erased").fetchone()[0] + parse
 
 
 def _forget_removed_files(
@@ -301,13 +368,13 @@ def _record(
         """insert into raw.load_ledger (source_file, source, entity, profile, sha256,
             size_bytes, encoding, delimiter, number_format, rows_read, rows_loaded,
             rows_rejected, status, message, quality_passed, quality_message, loaded_at,
-            mtime_ns)
-        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, null, ?, ?)""",
+            mtime_ns, rows_erased)
+        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, null, ?, ?, ?)""",
         [
             res.source_file, source, res.entity, extra.get("profile"), sha,
             extra.get("size"), extra.get("encoding"), extra.get("delimiter"),
             extra.get("number_format"), res.rows_read, res.rows_loaded, res.rows_rejected,
-            res.status, res.message, loaded_at, extra.get("mtime_ns"),
+            res.status, res.message, loaded_at, extra.get("mtime_ns"), res.rows_erased,
         ],
     )
     return res
@@ -500,6 +567,10 @@ def _load_csv(
     n = len(dialect.header)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n)) + "}"
     con.execute("drop table if exists _ko_stage")
+    # DuckDB appends to an existing rejects table: without this, a ragged record of one
+    # file was counted and quarantined again for every later file of the same load
+    con.execute("drop table if exists _ko_rej")
+    con.execute("drop table if exists _ko_rej_scan")
     con.execute(
         f"""create temp table _ko_stage as
         select * from read_csv({_q(str(utf8))}, header = true, auto_detect = false,
@@ -602,6 +673,8 @@ def _load_csv(
                      {', '.join(f"c{i}" for i in sorted(set(mapping.values())))}
               from ({numbered}))"""
     )
+    erased = _mark_erased(con, names)
+    keep = " and t.rid not in (select rid from _ko_erased)" if erased else ""
     # --- value rejects, with the record's raw text (read back only for those records)
     if checks:
         raw_text = " || ".join(
@@ -618,7 +691,7 @@ def _load_csv(
             select {_q(rel)}, t.source_line, {_q(profile.entity)}, {by_check(2)}, {by_check(1)},
                    {raw_text}, ?::timestamp
             from _ko_typed t join _ko_stage s on s.rowid = t.rid + {base}
-            where t._ko_failed is not null""",
+            where t._ko_failed is not null{keep}""",
             [loaded_at],
         )
     con.execute(
@@ -642,7 +715,7 @@ def _load_csv(
             ({', '.join(cols)}, _source_file, _source_line, _loaded_at)
         select {', '.join(names + [d.split(' as ')[0] for d in derived])},
                {_q(rel)}, source_line, ?::timestamp
-        from _ko_typed where _ko_failed is null""",
+        from _ko_typed t where _ko_failed is null{keep}""",
         [loaded_at],
     )
     loaded = con.execute(
@@ -651,15 +724,17 @@ def _load_csv(
     rejected = con.execute(
         "select count(*) from raw.rejected_rows where source_file = ?", [rel]
     ).fetchone()[0]
-    for t in ("_ko_stage", "_ko_typed", "_ko_parse_rej", "_ko_gaps"):
+    for t in ("_ko_stage", "_ko_typed", "_ko_parse_rej", "_ko_gaps", "_ko_erased"):
         con.execute(f"drop table if exists {t}")
     ignored = [h for i, h in enumerate(dialect.header) if i not in mapping.values() and h]
     msg = f"{loaded} rows loaded, {rejected} rejected"
+    if erased:
+        msg += f", {erased} erased on request (not kept)"
     if ignored:
         msg += f"; {len(ignored)} columns not used: " + ", ".join(ignored[:10])
         msg += " …" if len(ignored) > 10 else ""
     status = "loaded"
-    res = FileResult(rel, profile.entity, status, rows_read, loaded, rejected, msg)
+    res = FileResult(rel, profile.entity, status, rows_read, loaded, rejected, msg, erased)
     return res, number_format
 
 

@@ -262,3 +262,14 @@ def test_members_of_a_damaged_zip_are_kept(con, tmp_path: Path):
     result = load_source(con, tmp_path, "newsletter", T1)
     assert [f.status for f in result.files] == ["refused"]
     assert con.execute("select count(*) from raw.newsletter__members").fetchone()[0] == 1
+
+
+def test_a_ragged_record_is_quarantined_once_not_again_for_the_next_file(con, tmp_path: Path):
+    """DuckDB appends to an existing rejects table; each file must see only its own."""
+    shop_file(tmp_path, "orders_export_1.csv", [GOOD[0], GOOD[2] + ",one field too many"])
+    shop_file(tmp_path, "orders_export_2.csv", [GOOD[0].replace("#1001", "#2001")])
+    load_source(con, tmp_path, "shop", T0)
+    assert ledger(con, "shop/orders_export_1.csv")[:4] == ("loaded", 2, 1, 1)
+    assert ledger(con, "shop/orders_export_2.csv")[:4] == ("loaded", 1, 1, 0)
+    assert con.execute("select source_file, source_line from raw.rejected_rows").fetchall() == [
+        ("shop/orders_export_1.csv", 3)]

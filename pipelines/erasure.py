@@ -1,0 +1,346 @@
+"""Erasure requests (Art. 17 GDPR): remove a person everywhere KundenOrbit keeps data.
+
+`kundenorbit erase ADDRESS …` (README §Erasure; `make erase EMAIL=…` also rebuilds):
+
+1. **Register.** Each address goes into the erasure register (`data/erasures.json`) as a
+   salted SHA-256 of its normalised form (trimmed, lower-cased: the identity rule), never
+   as the address itself. The register's salt is its own, so it survives `make clean`.
+   The loader applies the register to every file it reads from then on: rows of an
+   erased address are neither loaded nor quarantined, only counted (ledger column
+   `rows_erased`). An export downloaded again from a tool that still holds the person
+   cannot bring them back.
+2. **Raw exports.** Every export file in the raw folder (and in ZIP archives) that names
+   the address is rewritten without the person's records: the record that holds the
+   address, the other line items of their Shopify orders (continuation rows carry the
+   order's `Name`, not the e-mail) and the HubSpot tickets associated with their
+   contact record. Everything else keeps its bytes: encoding, BOM, delimiter, quoting,
+   line ends. The contact's Record ID goes into the register too (salted hash), so
+   tickets exported later are filtered as well.
+3. **Derived data.** The working database (with every free block that may still hold
+   old rows), the published file and the audience CSVs are deleted, not edited: the
+   next run rebuilds them from the cleaned exports. Until then there is no published
+   file, rather than one that still names the person.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.errors import ConfigError
+from pipelines.formats.dialect import DELIMITERS, detect_encoding
+from pipelines.formats.profiles import best_profile, normalise_label, profiles_for
+from pipelines.settings import SOURCES, Settings
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+REGISTER_NOTE = ("KundenOrbit erasure register: people erased on request. Entries are "
+                 "salted SHA-256 hashes (of the trimmed, lower-cased e-mail address or of "
+                 "a HubSpot contact Record ID), never the address. Do not edit by hand; "
+                 "use `kundenorbit erase`.")
+
+
+def normalise(address: str) -> str:
+    return address.strip().lower()
+
+
+def salted(salt: str, value: str) -> str:
+    return hashlib.sha256((salt + value).encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Register:
+    """The erasure register file: {kind: email | crm_contact, sha256, erased_at}."""
+
+    path: Path
+    salt: str
+    entries: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path) -> Register:
+        if not path.exists():
+            return cls(path, secrets.token_hex(16))
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(path, str(data["salt"]), list(data["entries"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}: not a KundenOrbit erasure register ({exc}); restore "
+                              "it from your backup, erasures depend on it") from None
+
+    def hashes(self, kind: str) -> set[str]:
+        return {e["sha256"] for e in self.entries if e["kind"] == kind}
+
+    def add(self, kind: str, value: str, when: str) -> bool:
+        h = salted(self.salt, value)
+        if h in self.hashes(kind):
+            return False
+        self.entries.append({"kind": kind, "sha256": h, "erased_at": when})
+        return True
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"about": REGISTER_NOTE, "salt": self.salt,
+                                   "entries": self.entries}, indent=1) + "\n",
+                       encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+# ---------------------------------------------------------------- raw exports
+
+
+def _records(text_lines):
+    """CSV records as their original text (a quoted field may span lines)."""
+    record = ""
+    for line in text_lines:
+        record += line
+        if record.count('"') % 2 == 0:
+            yield record
+            record = ""
+    if record:
+        yield record
+
+
+def _fields(record: str, delimiter: str) -> list[str]:
+    return next(csv.reader(io.StringIO(record), delimiter=delimiter), [])
+
+
+@dataclass
+class Linked:
+    """Keys found while scrubbing that tie other records to an erased person."""
+
+    contact_ids: set[str] = field(default_factory=set)
+
+
+def _head(records, source: str) -> tuple[list[str], list[str], str]:
+    """Consume the header record (and Excel's "sep=;" line before it) → (their text,
+    header fields, delimiter). The delimiter is the one that splits the header into
+    the most known labels, as the loader decides it (`formats.dialect`)."""
+    head: list[str] = []
+    for rec in records:
+        head.append(rec)
+        line = rec.strip().lstrip("\ufeff")
+        hint = re.fullmatch(r"sep=(.)", line, re.I)
+        if hint and len(head) == 1:
+            continue
+        if hint is None and len(head) == 2:  # after a hint line: its delimiter
+            delimiter = re.fullmatch(r"sep=(.)", head[0].strip().lstrip("\ufeff"), re.I)[1]
+        else:
+            known = {k for p in profiles_for(source) for f in p.fields for k in f.label_keys()}
+            delimiter = max(DELIMITERS, key=lambda d: (
+                sum(normalise_label(x) in known for x in _fields(line, d)),
+                len(_fields(line, d))))
+        return head, [h.strip() for h in _fields(line, delimiter)], delimiter
+    return head, [], ","
+
+
+def scrub_text_file(src: Path, dst: Path, source: str, pattern: re.Pattern,
+                    linked: Linked, contact_pass: bool | None = None,
+                    mentions: bool = True) -> int:
+    """Copy `src` to `dst` without the records of the erased people → records dropped
+    (0: nothing to drop, -1: not this pass's kind of file; `dst` may then be missing).
+    contact_pass: True = only HubSpot contact exports, False = all others, None = any.
+    mentions=False: the file does not name an address (only linked tickets can go)."""
+    encoding = detect_encoding(src)
+    dropped = 0
+    with src.open("r", encoding=encoding, newline="") as fh:
+        records = _records(fh)
+        head, header, delimiter = _head(records, source)
+        profile, mapping = best_profile(source, header) if header else (None, {})
+        entity = profile.entity if profile else None
+        if contact_pass is not None and (entity == "contacts") != contact_pass:
+            return -1
+        order_col = mapping.get("order_name") if entity == "orders" else None
+        id_col = mapping.get("record_id") if entity == "contacts" else None
+        assoc_col = mapping.get("associated_contact_ids") if entity == "tickets" else None
+        if not mentions and (assoc_col is None or not linked.contact_ids):
+            return 0
+        erased_orders: set[str] = set()
+        with dst.open("w", encoding=encoding, newline="") as out:
+            for rec in head:
+                out.write(rec)
+            for rec in records:
+                drop = pattern.search(rec) is not None
+                if not drop and (order_col is None and assoc_col is None):
+                    out.write(rec)
+                    continue
+                cells = _fields(rec, delimiter)
+                if drop:
+                    if order_col is not None and order_col < len(cells) and cells[order_col].strip():
+                        erased_orders.add(cells[order_col].strip())
+                    if id_col is not None and id_col < len(cells) and cells[id_col].strip():
+                        linked.contact_ids.add(cells[id_col].strip())
+                elif order_col is not None and order_col < len(cells):
+                    drop = cells[order_col].strip() in erased_orders
+                elif assoc_col is not None and assoc_col < len(cells):
+                    ids = {i for i in re.split(r"[^0-9A-Za-z]+", cells[assoc_col]) if i}
+                    drop = bool(ids & linked.contact_ids)
+                if drop:
+                    dropped += 1
+                else:
+                    out.write(rec)
+    return dropped
+
+
+def _mentions(path: Path, pattern: re.Pattern) -> bool:
+    """Quick test: does the file name an erased address at all? (streamed)"""
+    encoding = detect_encoding(path)
+    tail = ""
+    with path.open("r", encoding=encoding, newline="") as fh:
+        while chunk := fh.read(1 << 22):
+            text = tail + chunk
+            if pattern.search(text):
+                return True
+            tail = text[-512:]
+    return False
+
+
+def _scrub_zip(path: Path, source: str, pattern: re.Pattern, linked: Linked,
+               contact_pass: bool, tmp_dir: Path) -> dict[str, int]:
+    dropped: dict[str, int] = {}
+    with zipfile.ZipFile(path) as zf:
+        members = zf.infolist()
+        extracted = {}
+        for m in members:
+            if m.is_dir():
+                continue
+            target = tmp_dir / f"m{len(extracted)}"
+            with zf.open(m) as s, target.open("wb") as d:
+                shutil.copyfileobj(s, d)
+            extracted[m.filename] = target
+    changed = False
+    for name, target in extracted.items():
+        if Path(name).suffix.lower() not in {".csv", ".txt", ".tsv"} or not _mentions(target, pattern):
+            continue
+        clean = target.with_suffix(".clean")
+        n = scrub_text_file(target, clean, source, pattern, linked, contact_pass)
+        if n > 0:
+            os.replace(clean, target)
+            dropped[f"{path.name}!{name}"] = n
+            changed = True
+        else:
+            clean.unlink(missing_ok=True)
+    if changed:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with zipfile.ZipFile(tmp, "w") as out:
+            for m in members:
+                if m.is_dir():
+                    out.writestr(m, b"")
+                else:
+                    out.write(extracted[m.filename], arcname=m.filename,
+                              compress_type=m.compress_type)
+        os.replace(tmp, path)
+    return dropped
+
+
+def scrub_exports(folder: Path, source: str, addresses: list[str], linked: Linked) -> dict[str, int]:
+    """Rewrite every export file in `folder` without the people → {file: records dropped}."""
+    from pipelines.ingest.loader import discover
+
+    pattern = address_pattern(addresses)
+    files = discover(folder)
+    dropped: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(prefix="kundenorbit-erase-") as tmp:
+        # contacts first: their Record IDs decide which tickets go
+        for contact_pass in (True, False):
+            for path in files:
+                rel = path.relative_to(folder.parent).as_posix()
+                if path.suffix.lower() == ".zip":
+                    for k, v in _scrub_zip(path, source, pattern, linked, contact_pass,
+                                           Path(tmp)).items():
+                        dropped[f"{folder.name}/{k}"] = v
+                    continue
+                mentions = _mentions(path, pattern)
+                if not mentions and (contact_pass or not linked.contact_ids):
+                    continue
+                clean = path.with_name(f".{path.name}.{os.getpid()}.erase.tmp")
+                try:
+                    n = scrub_text_file(path, clean, source, pattern, linked, contact_pass,
+                                        mentions)
+                    if n > 0:
+                        os.replace(clean, path)
+                        dropped[rel] = n
+                finally:
+                    clean.unlink(missing_ok=True)
+    return dropped
+
+
+def address_pattern(addresses: list[str]) -> re.Pattern:
+    """The addresses as whole tokens, any case (`ann@x.de` does not match `joann@x.de`)."""
+    alternatives = "|".join(re.escape(a) for a in sorted(set(addresses), key=len, reverse=True))
+    return re.compile(rf"(?<![\w.+\-@])(?:{alternatives})(?![\w\-@]|\.\w)", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------- the request
+
+
+@dataclass
+class ErasureResult:
+    addresses: int
+    new_in_register: int
+    records_dropped: dict[str, int]
+    deleted: list[str]
+
+
+def erase(settings: Settings, addresses: list[str]) -> ErasureResult:
+    """Carry out an erasure request (module docstring). Does not rebuild."""
+    clean = [normalise(a) for a in addresses]
+    bad = [a for a, c in zip(addresses, clean, strict=True) if not EMAIL.fullmatch(c)]
+    if bad:
+        raise ConfigError(f"not an e-mail address: {', '.join(repr(b) for b in bad)}; erasure "
+                          "works by the address the person used (shop, CRM or newsletter)")
+    from pipelines.locking import build_lock
+
+    settings.build_db.parent.mkdir(parents=True, exist_ok=True)
+    with build_lock(settings.build_db):
+        register = Register.load(settings.erasure_register)
+        when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        new = sum(register.add("email", c, when) for c in clean)
+        register.save()  # first: whatever happens next, the loader already filters them
+        linked = Linked()
+        dropped: dict[str, int] = {}
+        for source in SOURCES:
+            dropped.update(scrub_exports(settings.raw_dir / source, source, clean, linked))
+        truth = settings.home / "data" / "demo_truth"
+        if truth.exists():  # the demo generator's answer key also names people
+            for path in sorted(truth.glob("*.csv")):
+                tmp = path.with_name(f".{path.name}.erase.tmp")
+                pattern = address_pattern(clean)
+                if _mentions(path, pattern):
+                    n = scrub_text_file(path, tmp, "shop", pattern, linked)
+                    os.replace(tmp, path)
+                    dropped[f"demo_truth/{path.name}"] = n
+        for cid in sorted(linked.contact_ids):
+            register.add("crm_contact", cid, when)
+        register.save()
+        deleted = []
+        for path in (settings.warehouse, settings.warehouse.with_name(settings.warehouse.name + ".wal")):
+            if path.exists():
+                path.unlink()
+                deleted.append(str(path))
+        if settings.build_db.parent.exists():
+            for path in sorted(settings.build_db.parent.iterdir()):
+                if path.name.startswith(settings.build_db.name):  # the file, .wal, spill dir
+                    if path.is_dir():
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink()
+                    deleted.append(str(path))
+        if settings.exports_dir.exists():
+            for path in sorted(settings.exports_dir.glob("*.csv")):
+                path.unlink()
+                deleted.append(str(path))
+    return ErasureResult(len(clean), new, dropped, deleted)
+
+
+__all__ = ["Register", "erase", "normalise", "salted", "scrub_exports", "scrub_text_file"]
