@@ -144,18 +144,56 @@ def _head(records, source: str) -> tuple[list[str], list[str], str]:
     return head, [], ","
 
 
-def scrub_text_file(src: Path, dst: Path, source: str, pattern: re.Pattern,
+class Matcher:
+    """Finds the erased addresses as whole tokens in any case. A block of text is first
+    searched for the plain lower-cased addresses (fast, in C); only a block with a hit
+    goes through the regular expression, so clean parts of a 2 GB export are not
+    scanned position by position."""
+
+    def __init__(self, addresses: list[str]):
+        self.needles = sorted({normalise(a) for a in addresses})
+        self.pattern = address_pattern(self.needles)
+
+    def search(self, text: str) -> bool:
+        low = text.lower()
+        return any(n in low for n in self.needles) and self.pattern.search(text) is not None
+
+
+BLOCK = 1 << 23  # characters per block
+
+
+def _blocks(fh):
+    """The rest of the file in blocks of whole records (cut after a line end with an
+    even number of quotes before it, so no quoted field is split)."""
+    carry = ""
+    while chunk := fh.read(BLOCK):
+        text = carry + chunk
+        quotes = text.count('"')
+        pos = text.rfind("\n")
+        while pos != -1 and (quotes - text.count('"', pos + 1)) % 2:
+            pos = text.rfind("\n", 0, pos)
+        if pos == -1:
+            carry = text
+            continue
+        yield text[:pos + 1]
+        carry = text[pos + 1:]
+    if carry:
+        yield carry
+
+
+def scrub_text_file(src: Path, dst: Path, source: str, matcher: Matcher,
                     linked: Linked, contact_pass: bool | None = None,
-                    mentions: bool = True) -> int:
+                    mentions: bool = True, encoding: str | None = None) -> int:
     """Copy `src` to `dst` without the records of the erased people → records dropped
     (0: nothing to drop, -1: not this pass's kind of file; `dst` may then be missing).
     contact_pass: True = only HubSpot contact exports, False = all others, None = any.
-    mentions=False: the file does not name an address (only linked tickets can go)."""
-    encoding = detect_encoding(src)
+    mentions=False: the file does not name an address (only linked tickets can go).
+    Blocks without an address (or a linked order or contact) are copied as they are;
+    only the others are split into records."""
+    encoding = encoding or detect_encoding(src)
     dropped = 0
     with src.open("r", encoding=encoding, newline="") as fh:
-        records = _records(fh)
-        head, header, delimiter = _head(records, source)
+        head, header, delimiter = _head(_records(fh), source)
         profile, mapping = best_profile(source, header) if header else (None, {})
         entity = profile.entity if profile else None
         if contact_pass is not None and (entity == "contacts") != contact_pass:
@@ -167,45 +205,49 @@ def scrub_text_file(src: Path, dst: Path, source: str, pattern: re.Pattern,
             return 0
         erased_orders: set[str] = set()
         with dst.open("w", encoding=encoding, newline="") as out:
-            for rec in head:
-                out.write(rec)
-            for rec in records:
-                drop = pattern.search(rec) is not None
-                if not drop and (order_col is None and assoc_col is None):
-                    out.write(rec)
+            out.write("".join(head))
+            for block in _blocks(fh):
+                if (assoc_col is None and not matcher.search(block)
+                        and not any(o in block for o in erased_orders)):
+                    out.write(block)
                     continue
-                cells = _fields(rec, delimiter)
-                if drop:
-                    if order_col is not None and order_col < len(cells) and cells[order_col].strip():
-                        erased_orders.add(cells[order_col].strip())
-                    if id_col is not None and id_col < len(cells) and cells[id_col].strip():
-                        linked.contact_ids.add(cells[id_col].strip())
-                elif order_col is not None and order_col < len(cells):
-                    drop = cells[order_col].strip() in erased_orders
-                elif assoc_col is not None and assoc_col < len(cells):
-                    ids = {i for i in re.split(r"[^0-9A-Za-z]+", cells[assoc_col]) if i}
-                    drop = bool(ids & linked.contact_ids)
-                if drop:
-                    dropped += 1
-                else:
-                    out.write(rec)
+                for rec in _records(io.StringIO(block, newline="")):
+                    drop = matcher.search(rec)
+                    if not drop and order_col is None and assoc_col is None:
+                        out.write(rec)
+                        continue
+                    cells = _fields(rec, delimiter)
+                    if drop:
+                        if order_col is not None and order_col < len(cells) \
+                                and cells[order_col].strip():
+                            erased_orders.add(cells[order_col].strip())
+                        if id_col is not None and id_col < len(cells) and cells[id_col].strip():
+                            linked.contact_ids.add(cells[id_col].strip())
+                    elif order_col is not None and order_col < len(cells):
+                        drop = cells[order_col].strip() in erased_orders
+                    elif assoc_col is not None and assoc_col < len(cells):
+                        ids = {i for i in re.split(r"[^0-9A-Za-z]+", cells[assoc_col]) if i}
+                        drop = bool(ids & linked.contact_ids)
+                    if drop:
+                        dropped += 1
+                    else:
+                        out.write(rec)
     return dropped
 
 
-def _mentions(path: Path, pattern: re.Pattern) -> bool:
+def _mentions(path: Path, matcher: Matcher, encoding: str) -> bool:
     """Quick test: does the file name an erased address at all? (streamed)"""
-    encoding = detect_encoding(path)
     tail = ""
     with path.open("r", encoding=encoding, newline="") as fh:
-        while chunk := fh.read(1 << 22):
+        while chunk := fh.read(BLOCK):
             text = tail + chunk
-            if pattern.search(text):
+            if matcher.search(text):
                 return True
             tail = text[-512:]
     return False
 
 
-def _scrub_zip(path: Path, source: str, pattern: re.Pattern, linked: Linked,
+def _scrub_zip(path: Path, source: str, matcher: Matcher, linked: Linked,
                contact_pass: bool, tmp_dir: Path) -> dict[str, int]:
     dropped: dict[str, int] = {}
     with zipfile.ZipFile(path) as zf:
@@ -220,10 +262,14 @@ def _scrub_zip(path: Path, source: str, pattern: re.Pattern, linked: Linked,
             extracted[m.filename] = target
     changed = False
     for name, target in extracted.items():
-        if Path(name).suffix.lower() not in {".csv", ".txt", ".tsv"} or not _mentions(target, pattern):
+        if Path(name).suffix.lower() not in {".csv", ".txt", ".tsv"}:
+            continue
+        encoding = detect_encoding(target)
+        if not _mentions(target, matcher, encoding):
             continue
         clean = target.with_suffix(".clean")
-        n = scrub_text_file(target, clean, source, pattern, linked, contact_pass)
+        n = scrub_text_file(target, clean, source, matcher, linked, contact_pass,
+                            encoding=encoding)
         if n > 0:
             os.replace(clean, target)
             dropped[f"{path.name}!{name}"] = n
@@ -247,7 +293,7 @@ def scrub_exports(folder: Path, source: str, addresses: list[str], linked: Linke
     """Rewrite every export file in `folder` without the people → {file: records dropped}."""
     from pipelines.ingest.loader import discover
 
-    pattern = address_pattern(addresses)
+    matcher = Matcher(addresses)
     files = discover(folder)
     dropped: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="kundenorbit-erase-") as tmp:
@@ -256,17 +302,18 @@ def scrub_exports(folder: Path, source: str, addresses: list[str], linked: Linke
             for path in files:
                 rel = path.relative_to(folder.parent).as_posix()
                 if path.suffix.lower() == ".zip":
-                    for k, v in _scrub_zip(path, source, pattern, linked, contact_pass,
+                    for k, v in _scrub_zip(path, source, matcher, linked, contact_pass,
                                            Path(tmp)).items():
                         dropped[f"{folder.name}/{k}"] = v
                     continue
-                mentions = _mentions(path, pattern)
+                encoding = detect_encoding(path)
+                mentions = _mentions(path, matcher, encoding)
                 if not mentions and (contact_pass or not linked.contact_ids):
                     continue
                 clean = path.with_name(f".{path.name}.{os.getpid()}.erase.tmp")
                 try:
-                    n = scrub_text_file(path, clean, source, pattern, linked, contact_pass,
-                                        mentions)
+                    n = scrub_text_file(path, clean, source, matcher, linked, contact_pass,
+                                        mentions, encoding)
                     if n > 0:
                         os.replace(clean, path)
                         dropped[rel] = n
@@ -313,11 +360,12 @@ def erase(settings: Settings, addresses: list[str]) -> ErasureResult:
             dropped.update(scrub_exports(settings.raw_dir / source, source, clean, linked))
         truth = settings.home / "data" / "demo_truth"
         if truth.exists():  # the demo generator's answer key also names people
+            matcher = Matcher(clean)
             for path in sorted(truth.glob("*.csv")):
                 tmp = path.with_name(f".{path.name}.erase.tmp")
-                pattern = address_pattern(clean)
-                if _mentions(path, pattern):
-                    n = scrub_text_file(path, tmp, "shop", pattern, linked)
+                encoding = detect_encoding(path)
+                if _mentions(path, matcher, encoding):
+                    n = scrub_text_file(path, tmp, "shop", matcher, linked, encoding=encoding)
                     os.replace(tmp, path)
                     dropped[f"demo_truth/{path.name}"] = n
         for cid in sorted(linked.contact_ids):
@@ -343,4 +391,4 @@ def erase(settings: Settings, addresses: list[str]) -> ErasureResult:
     return ErasureResult(len(clean), new, dropped, deleted)
 
 
-__all__ = ["Register", "erase", "normalise", "salted", "scrub_exports", "scrub_text_file"]
+__all__ = ["Matcher", "Register", "erase", "normalise", "salted", "scrub_exports", "scrub_text_file"]
