@@ -58,6 +58,11 @@ INCREMENTAL_TABLES = {
     ("audit", "identities_matched"): Sync(("record_type", "source_record_id"), "built_at"),
 }
 PUBLISH_STEP = "publish"
+# columns of published audit tables that hold raw export text: e-mail addresses in them
+# are masked (analysts' tables carry no addresses; pii.customer_contacts is the one place).
+# The working database keeps the full text for whoever fixes the export file.
+MASKED = {("raw", "rejected_rows"): ("raw_text", "reason")}
+EMAIL_IN_TEXT = r"""[^\s,;'"<>|()\[\]]+@[^\s,;'"<>|()\[\]]+"""
 
 
 @dataclass(frozen=True)
@@ -184,7 +189,14 @@ def publish(settings: Settings) -> PublishInfo:
                     synced.append(f"{ds}.{dt_}")
                 else:
                     con.execute(f"drop table if exists {dst}")
-                    con.execute(f"create table {dst} as select * from {src}")
+                    columns = "*"
+                    if (s, t) in MASKED:
+                        columns = ", ".join(
+                            f"regexp_replace({c}, '{EMAIL_IN_TEXT.replace(chr(39), 2 * chr(39))}', "
+                            "'<e-mail address>', 'g') "
+                            f"as {c}" if c in MASKED[(s, t)] else c
+                            for c, _ in _columns(con, "build", s, t))
+                    con.execute(f"create table {dst} as select {columns} from {src}")
                 tables[f"{ds}.{dt_}"] = con.execute(f"select count(*) from {dst}").fetchone()[0]
             as_of = None
             if ("intermediate", "int_analysis_date") in set(found):

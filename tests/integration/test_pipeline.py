@@ -141,8 +141,7 @@ def test_identity_resolution_merges_duplicates(built_demo: Workspace):
 def test_analyst_tables_carry_no_email_addresses(built_demo: Workspace):
     columns = built_demo.query(
         """select table_schema, table_name, column_name from information_schema.columns
-        where table_schema in ('marts', 'audit', 'config') and data_type = 'VARCHAR'
-          and table_name <> 'rejected_rows'""")
+        where table_schema in ('marts', 'audit', 'config') and data_type = 'VARCHAR'""")
     assert columns
     for schema, table, column in columns:
         n = built_demo.scalar(

@@ -320,3 +320,26 @@ def test_lifecycle_history_publishes_its_rebuilt_snapshots_and_drops_stale_ones(
             ("2026-08-31", "new"), ("2026-09-30", "loyal"), ("2026-10-02", "loyal")]
     finally:
         con.close()
+
+
+def test_published_rejects_show_no_email_addresses(tmp_path: Path):
+    """audit.rejected_rows keeps file, line, column and reason for analysts, but the raw
+    text's addresses are masked; the working database keeps the full text."""
+    s = settings_for(tmp_path)
+    make_build(s, 3)
+    con = duckdb.connect(str(s.build_db))
+    con.execute("""create table raw.rejected_rows as select 'shop/orders_export_1.csv' as
+        source_file, 7 as source_line, 'Total' as column_name,
+        'column `Email` must be an e-mail address, got ''Anna.S@web.de;x''' as reason,
+        '#1001,Anna.S@web.de,"Müller <b.mueller@gmx.de>",abc' as raw_text""")
+    con.close()
+    publish_module.publish(s)
+    pub = duckdb.connect(str(s.warehouse), read_only=True)
+    try:
+        row = pub.execute("select source_file, source_line, column_name, reason, raw_text "
+                          "from audit.rejected_rows").fetchone()
+    finally:
+        pub.close()
+    assert row == ("shop/orders_export_1.csv", 7, "Total",
+                   "column `Email` must be an e-mail address, got '<e-mail address>;x'",
+                   '#1001,<e-mail address>,"Müller <<e-mail address>>",abc')
