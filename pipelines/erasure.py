@@ -99,16 +99,27 @@ class Register:
 # ---------------------------------------------------------------- raw exports
 
 
+MAX_RECORD = 4_000_000  # characters; the loader's max_line_size
+
+
 def _records(text_lines):
-    """CSV records as their original text (a quoted field may span lines)."""
-    record = ""
+    """CSV records as their original text (a quoted field may span lines). Lines that
+    never close their quotes (a stray `"`), or that would make a record longer than
+    MAX_RECORD, are given line by line: a broken quote must not turn the rest of a
+    file into one "record" that goes as a whole when it names the person."""
+    lines: list[str] = []
+    size = quotes = 0
     for line in text_lines:
-        record += line
-        if record.count('"') % 2 == 0:
-            yield record
-            record = ""
-    if record:
-        yield record
+        lines.append(line)
+        size += len(line)
+        quotes += line.count('"')
+        if quotes % 2 == 0:
+            yield "".join(lines)
+            lines, size, quotes = [], 0, 0
+        elif size > MAX_RECORD:
+            yield from lines
+            lines, size, quotes = [], 0, 0
+    yield from lines
 
 
 def _fields(record: str, delimiter: str) -> list[str]:
@@ -168,15 +179,20 @@ def _blocks(fh):
     carry = ""
     while chunk := fh.read(BLOCK):
         text = carry + chunk
-        quotes = text.count('"')
-        pos = text.rfind("\n")
-        while pos != -1 and (quotes - text.count('"', pos + 1)) % 2:
-            pos = text.rfind("\n", 0, pos)
-        if pos == -1:
+        quotes, end, cut = text.count('"'), len(text), -1
+        while (pos := text.rfind("\n", 0, end)) != -1:
+            quotes -= text.count('"', pos + 1, end)  # quotes up to and including pos
+            if quotes % 2 == 0:
+                cut = pos
+                break
+            end = pos
+        if cut == -1 and len(text) > 8 * BLOCK:  # quotes never close: cut at a line end
+            cut = text.rfind("\n")
+        if cut == -1:
             carry = text
             continue
-        yield text[:pos + 1]
-        carry = text[pos + 1:]
+        yield text[:cut + 1]
+        carry = text[cut + 1:]
     if carry:
         yield carry
 

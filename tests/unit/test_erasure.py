@@ -210,3 +210,15 @@ def test_blocks_of_any_size_give_the_same_file(tmp_path: Path, monkeypatch, bloc
     dst = tmp_path / "clean.csv"
     assert scrub_text_file(src, dst, "shop", Matcher([ANNA]), Linked()) == 9
     assert dst.read_bytes() == "".join(kept).encode()
+
+
+def test_a_stray_quote_does_not_take_other_peoples_records_along(tmp_path: Path):
+    text = ("Email,Datum,Bewertung,Kommentar\n"
+            'carl@posteo.de,2025-01-01,9,"Zoll 5"" Bildschirm\n'  # the quote never closes
+            "dora@web.de,2025-01-02,8,ok\n"
+            "anna.schmidt@web.de,2025-01-03,3,schlecht\n"
+            "emil@gmx.de,2025-01-04,10,super\n")
+    src = write(tmp_path / "kundenfeedback.csv", text)
+    dst = tmp_path / "clean.csv"
+    assert scrub_text_file(src, dst, "crm", Matcher([ANNA]), Linked()) == 1
+    assert dst.read_text() == text.replace("anna.schmidt@web.de,2025-01-03,3,schlecht\n", "")
