@@ -39,11 +39,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.errors import ConfigError
-from pipelines.formats.dialect import DELIMITERS, detect_encoding
-from pipelines.formats.profiles import best_profile, normalise_label, profiles_for
+from pipelines.formats.dialect import SEP_HINT, detect_encoding, split_header
+from pipelines.formats.profiles import best_profile, profiles_for
 from pipelines.settings import SOURCES, Settings
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# an e-mail address inside free text (a CSV line, a message); Python re and DuckDB's RE2
+# read it alike. Used to mask addresses (publish, quality) and to find them (loader).
+EMAIL_IN_TEXT = r"""[^\s,;'"<>|()\[\]]+@[^\s,;'"<>|()\[\]]+"""
 REGISTER_NOTE = ("KundenOrbit erasure register: people erased on request. Entries are "
                  "salted SHA-256 hashes (of the trimmed, lower-cased e-mail address or of "
                  "a HubSpot contact Record ID), never the address. Do not edit by hand; "
@@ -135,23 +138,19 @@ class Linked:
 
 def _head(records, source: str) -> tuple[list[str], list[str], str]:
     """Consume the header record (and Excel's "sep=;" line before it) → (their text,
-    header fields, delimiter). The delimiter is the one that splits the header into
-    the most known labels, as the loader decides it (`formats.dialect`)."""
+    header fields, delimiter), decided as the loader decides it (`formats.dialect`)."""
     head: list[str] = []
     for rec in records:
         head.append(rec)
         line = rec.strip().lstrip("\ufeff")
-        hint = re.fullmatch(r"sep=(.)", line, re.I)
+        hint = SEP_HINT.fullmatch(head[0].lstrip("\ufeff"))
         if hint and len(head) == 1:
             continue
-        if hint is None and len(head) == 2:  # after a hint line: its delimiter
-            delimiter = re.fullmatch(r"sep=(.)", head[0].strip().lstrip("\ufeff"), re.I)[1]
-        else:
-            known = {k for p in profiles_for(source) for f in p.fields for k in f.label_keys()}
-            delimiter = max(DELIMITERS, key=lambda d: (
-                sum(normalise_label(x) in known for x in _fields(line, d)),
-                len(_fields(line, d))))
-        return head, [h.strip() for h in _fields(line, delimiter)], delimiter
+        if hint:
+            return head, [h.strip() for h in _fields(line, hint[1])], hint[1]
+        known = {k for p in profiles_for(source) for f in p.fields for k in f.label_keys()}
+        delimiter, header = split_header(line, known)
+        return head, header, delimiter
     return head, [], ","
 
 
@@ -198,12 +197,10 @@ def _blocks(fh):
 
 
 def scrub_text_file(src: Path, dst: Path, source: str, matcher: Matcher,
-                    linked: Linked, contact_pass: bool | None = None,
-                    mentions: bool = True, encoding: str | None = None) -> int:
+                    linked: Linked, mentions: bool = True, encoding: str | None = None) -> int:
     """Copy `src` to `dst` without the records of the erased people → records dropped
-    (0: nothing to drop, -1: not this pass's kind of file; `dst` may then be missing).
-    contact_pass: True = only HubSpot contact exports, False = all others, None = any.
-    mentions=False: the file does not name an address (only linked tickets can go).
+    (0: nothing to drop; `dst` may then be missing). mentions=False: the file does not
+    name an address (only tickets of an erased contact can go).
     Blocks without an address (or a linked order or contact) are copied as they are;
     only the others are split into records."""
     encoding = encoding or detect_encoding(src)
@@ -212,8 +209,6 @@ def scrub_text_file(src: Path, dst: Path, source: str, matcher: Matcher,
         head, header, delimiter = _head(_records(fh), source)
         profile, mapping = best_profile(source, header) if header else (None, {})
         entity = profile.entity if profile else None
-        if contact_pass is not None and (entity == "contacts") != contact_pass:
-            return -1
         order_col = mapping.get("order_name") if entity == "orders" else None
         id_col = mapping.get("record_id") if entity == "contacts" else None
         assoc_col = mapping.get("associated_contact_ids") if entity == "tickets" else None
@@ -263,78 +258,77 @@ def _mentions(path: Path, matcher: Matcher, encoding: str) -> bool:
     return False
 
 
-def _scrub_zip(path: Path, source: str, matcher: Matcher, linked: Linked,
-               contact_pass: bool, tmp_dir: Path) -> dict[str, int]:
-    dropped: dict[str, int] = {}
-    with zipfile.ZipFile(path) as zf:
-        members = zf.infolist()
-        extracted = {}
-        for m in members:
-            if m.is_dir():
-                continue
-            target = tmp_dir / f"m{len(extracted)}"
-            with zf.open(m) as s, target.open("wb") as d:
-                shutil.copyfileobj(s, d)
-            extracted[m.filename] = target
-    changed = False
-    for name, target in extracted.items():
-        if Path(name).suffix.lower() not in {".csv", ".txt", ".tsv"}:
-            continue
-        encoding = detect_encoding(target)
-        if not _mentions(target, matcher, encoding):
-            continue
-        clean = target.with_suffix(".clean")
-        n = scrub_text_file(target, clean, source, matcher, linked, contact_pass,
-                            encoding=encoding)
+def _entity(path: Path, source: str, encoding: str) -> str | None:
+    with path.open("r", encoding=encoding, newline="") as fh:
+        _, header, _ = _head(_records(fh), source)
+    profile, _ = best_profile(source, header) if header else (None, {})
+    return profile.entity if profile else None
+
+
+def _scrub_in_place(path: Path, source: str, matcher: Matcher, linked: Linked,
+                    encoding: str) -> int:
+    """Rewrite `path` without the people (atomically) → records dropped; a file that
+    names nobody erased (and holds no ticket of an erased contact) is not rewritten."""
+    mentions = _mentions(path, matcher, encoding)
+    if not mentions and not linked.contact_ids:
+        return 0
+    clean = path.with_name(f".{path.name}.{os.getpid()}.erase.tmp")
+    try:
+        n = scrub_text_file(path, clean, source, matcher, linked, mentions, encoding)
         if n > 0:
-            os.replace(clean, target)
-            dropped[f"{path.name}!{name}"] = n
-            changed = True
-        else:
-            clean.unlink(missing_ok=True)
-    if changed:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with zipfile.ZipFile(tmp, "w") as out:
-            for m in members:
-                if m.is_dir():
-                    out.writestr(m, b"")
-                else:
-                    out.write(extracted[m.filename], arcname=m.filename,
-                              compress_type=m.compress_type)
-        os.replace(tmp, path)
-    return dropped
+            os.replace(clean, path)
+        return n
+    finally:
+        clean.unlink(missing_ok=True)
 
 
 def scrub_exports(folder: Path, source: str, addresses: list[str], linked: Linked) -> dict[str, int]:
-    """Rewrite every export file in `folder` without the people → {file: records dropped}."""
+    """Rewrite every export file in `folder` (and every CSV in its ZIP archives) without
+    the people → {file: records dropped}. Each file is read for its encoding and header
+    once; HubSpot contact exports go first, as their Record IDs decide which tickets go."""
     from pipelines.ingest.loader import discover
 
     matcher = Matcher(addresses)
-    files = discover(folder)
     dropped: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="kundenorbit-erase-") as tmp:
-        # contacts first: their Record IDs decide which tickets go
-        for contact_pass in (True, False):
-            for path in files:
-                rel = path.relative_to(folder.parent).as_posix()
-                if path.suffix.lower() == ".zip":
-                    for k, v in _scrub_zip(path, source, matcher, linked, contact_pass,
-                                           Path(tmp)).items():
-                        dropped[f"{folder.name}/{k}"] = v
-                    continue
-                encoding = detect_encoding(path)
-                mentions = _mentions(path, matcher, encoding)
-                if not mentions and (contact_pass or not linked.contact_ids):
-                    continue
-                clean = path.with_name(f".{path.name}.{os.getpid()}.erase.tmp")
-                try:
-                    n = scrub_text_file(path, clean, source, matcher, linked, contact_pass,
-                                        mentions, encoding)
-                    if n > 0:
-                        os.replace(clean, path)
-                        dropped[rel] = n
-                finally:
-                    clean.unlink(missing_ok=True)
+        texts: list[tuple[str, Path]] = []   # (name in the report, text file to scrub)
+        zips: dict[Path, list[tuple[zipfile.ZipInfo, Path | None]]] = {}
+        for path in discover(folder):
+            rel = path.relative_to(folder.parent).as_posix()
+            if path.suffix.lower() != ".zip":
+                texts.append((rel, path))
+                continue
+            with zipfile.ZipFile(path) as zf:
+                members = zips[path] = []
+                for m in zf.infolist():
+                    target = None
+                    if not m.is_dir():
+                        target = Path(tmp) / f"m{len(texts)}-{len(members)}"
+                        with zf.open(m) as src, target.open("wb") as dst:
+                            shutil.copyfileobj(src, dst)
+                        if Path(m.filename).suffix.lower() in {".csv", ".txt", ".tsv"}:
+                            texts.append((f"{rel}!{m.filename}", target))
+                    members.append((m, target))
+        found = []
+        for name, path in texts:
+            encoding = detect_encoding(path)
+            found.append((_entity(path, source, encoding) != "contacts", name, path, encoding))
+        for _, name, path, encoding in sorted(found, key=lambda x: x[0]):
+            n = _scrub_in_place(path, source, matcher, linked, encoding)
+            if n > 0:
+                dropped[name] = n
+        for path, members in zips.items():
+            rel = path.relative_to(folder.parent).as_posix()
+            if not any(name.startswith(f"{rel}!") for name in dropped):
+                continue
+            out_path = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with zipfile.ZipFile(out_path, "w") as out:
+                for m, target in members:
+                    if target is None:
+                        out.writestr(m, b"")
+                    else:
+                        out.write(target, arcname=m.filename, compress_type=m.compress_type)
+            os.replace(out_path, path)
     return dropped
 
 
@@ -375,15 +369,10 @@ def erase(settings: Settings, addresses: list[str]) -> ErasureResult:
         for source in SOURCES:
             dropped.update(scrub_exports(settings.raw_dir / source, source, clean, linked))
         truth = settings.home / "data" / "demo_truth"
-        if truth.exists():  # the demo generator's answer key also names people
-            matcher = Matcher(clean)
-            for path in sorted(truth.glob("*.csv")):
-                tmp = path.with_name(f".{path.name}.erase.tmp")
-                encoding = detect_encoding(path)
-                if _mentions(path, matcher, encoding):
-                    n = scrub_text_file(path, tmp, "shop", matcher, linked, encoding=encoding)
-                    os.replace(tmp, path)
-                    dropped[f"demo_truth/{path.name}"] = n
+        matcher = Matcher(clean)
+        for path in sorted(truth.glob("*.csv")):  # the demo's answer key also names people
+            if n := _scrub_in_place(path, "shop", matcher, Linked(), detect_encoding(path)):
+                dropped[f"demo_truth/{path.name}"] = n
         for cid in sorted(linked.contact_ids):
             register.add("crm_contact", cid, when)
         register.save()

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.erasure import EMAIL_IN_TEXT
 from pipelines.errors import PublishError
 from pipelines.incremental import full_refresh_reason, read_ledger, record_build
 from pipelines.settings import Settings, duckdb_config
@@ -62,7 +63,6 @@ PUBLISH_STEP = "publish"
 # are masked (analysts' tables carry no addresses; pii.customer_contacts is the one place).
 # The working database keeps the full text for whoever fixes the export file.
 MASKED = {("raw", "rejected_rows"): ("raw_text", "reason")}
-EMAIL_IN_TEXT = r"""[^\s,;'"<>|()\[\]]+@[^\s,;'"<>|()\[\]]+"""
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.erasure import EMAIL_IN_TEXT
 from pipelines.settings import REPO_ROOT
 
 QUALITY_DIR = REPO_ROOT / "quality"
-EMAIL_LIKE = re.compile(r"[^\s@'\"]+@[^\s@'\"]+")
+EMAIL_LIKE = re.compile(EMAIL_IN_TEXT)
 GX_SAMPLE_ROWS = 250_000
 
 

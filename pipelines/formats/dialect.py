@@ -17,6 +17,7 @@ from pathlib import Path
 
 CHUNK = 1 << 22  # 4 MiB
 DELIMITERS = (",", ";", "\t", "|")
+SEP_HINT = re.compile(r"\s*sep=(.)\s*", re.I)  # Excel's delimiter hint line: "sep=;"
 
 
 @dataclass(frozen=True)
@@ -114,16 +115,23 @@ def strip_lines(path: Path, n: int, out_dir: Path) -> Path:
 def detect_dialect(utf8_path: Path, encoding: str, known_labels: set[str]) -> Dialect:
     """Pick the delimiter that splits the header into the most known labels
     (then the most fields); parse the header with it."""
-    from pipelines.formats.profiles import normalise_label
-
     record = _first_record(utf8_path)
-    hint = re.fullmatch(r"\s*sep=(.)\s*", record.splitlines()[0] if record else "", re.I)
+    hint = SEP_HINT.fullmatch(record.splitlines()[0] if record else "")
     if hint:  # Excel's delimiter hint line: "sep=;" before the header
         with utf8_path.open("r", encoding="utf-8", newline="") as fh:
             fh.readline()
             header_line = fh.readline().rstrip("\r\n")
         fields = next(csv.reader(io.StringIO(header_line), delimiter=hint.group(1)), [])
         return Dialect(encoding, hint.group(1), [h.strip() for h in fields], skip_lines=1)
+    delim, header = split_header(record, known_labels)
+    return Dialect(encoding=encoding, delimiter=delim, header=header)
+
+
+def split_header(record: str, known_labels: set[str]) -> tuple[str, list[str]]:
+    """The delimiter that splits a header record into the most known labels (then the
+    most fields), and the header's fields."""
+    from pipelines.formats.profiles import normalise_label
+
     best: tuple[tuple[int, int], str, list[str]] | None = None
     for delim in DELIMITERS:
         fields = next(csv.reader(io.StringIO(record), delimiter=delim), [])
@@ -132,4 +140,4 @@ def detect_dialect(utf8_path: Path, encoding: str, known_labels: set[str]) -> Di
             best = (score, delim, fields)
     assert best is not None
     _, delim, header = best
-    return Dialect(encoding=encoding, delimiter=delim, header=[h.strip() for h in header])
+    return delim, [h.strip() for h in header]

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.erasure import EMAIL_IN_TEXT, Register
 from pipelines.errors import ExportFormatError
 from pipelines.formats.dialect import (
     Dialect,
@@ -229,8 +230,6 @@ def load_source(
 def _use_register(con: duckdb.DuckDBPyConnection, erasures: Path | None) -> None:
     """The erasure register as temp table `_ko_erasure` (kind, sha256, salt); none when
     nobody was erased, so files load exactly as before."""
-    from pipelines.erasure import Register
-
     con.execute("drop table if exists _ko_erasure")
     register = Register.load(erasures) if erasures is not None and erasures.exists() else None
     if register is None or not register.entries:
@@ -278,9 +277,8 @@ def _mark_erased(con: duckdb.DuckDBPyConnection, names: list[str]) -> int:
                                  join _ko_erased e using (rid))
               and rid not in (select rid from _ko_erased)""")
     parse = con.execute(
-        rf"""delete from _ko_parse_rej where exists (
-            select 1 from unnest(regexp_extract_all(lower(csv_line),
-                                                    '[^\s,;"<>|]+@[^\s,;"<>|]+')) as u(e)
+        f"""delete from _ko_parse_rej where exists (
+            select 1 from unnest(regexp_extract_all(lower(csv_line), {_q(EMAIL_IN_TEXT)})) as u(e)
             where {hashed('email', 'e')})""").fetchone()[0]
     return con.execute("select count(*) from _ko_erased").fetchone()[0] + parse
 

@@ -92,7 +92,7 @@ def test_tickets_of_her_crm_contact_go_by_record_id(tmp_path: Path):
     pattern = Matcher([ANNA])
     assert scrub_text_file(contacts, tmp_path / "c.csv", "crm", pattern, linked) == 1
     assert linked.contact_ids == {"134"}
-    assert scrub_text_file(tickets, tmp_path / "t.csv", "crm", pattern, linked, None,
+    assert scrub_text_file(tickets, tmp_path / "t.csv", "crm", pattern, linked,
                            mentions=False) == 2
     assert [x.split(",")[0] for x in (tmp_path / "t.csv").read_text().splitlines()] == [
         "Record ID", "7002", "7004"]
