@@ -8,6 +8,9 @@ every repeat purchase, drops out with probability p ~ Beta(a, b). The truth (rat
 who dropped out when) goes to `truth_dir`, never into the exports.
 
 Everything is vectorised with NumPy/polars: no loop runs per person or per order.
+Every join keeps its left frame's row order (`maintain_order="left"`): polars promises
+no order otherwise, and line numbers and first lines taken after a join once made the same
+seed give other files on a busy machine.
 """
 
 from __future__ import annotations
@@ -148,11 +151,12 @@ def generate(
         "person_idx": np.arange(n), "first_name": first, "last_name": last,
         "is_buyer": is_buyer, "is_b2b": is_b2b, "company_idx": company_of,
         "domain_pick": rng.integers(0, len(names.B2C_DOMAINS), n),
-    }).join(comp.select("company_idx", "domain", "company_name"), on="company_idx", how="left")
+    }).join(comp.select("company_idx", "domain", "company_name"), on="company_idx", how="left",
+            maintain_order="left")
     # B2C domains without a per-row Python call: join a small lookup
     dom = pl.DataFrame({"domain_pick": np.arange(len(names.B2C_DOMAINS)),
                         "b2c_domain": names.B2C_DOMAINS})
-    people = people.join(dom, on="domain_pick", how="left").with_columns(
+    people = people.join(dom, on="domain_pick", how="left", maintain_order="left").with_columns(
         email=_ascii(pl.col("first_name")) + "." + _ascii(pl.col("last_name"))
         + pl.col("person_idx").cast(pl.Utf8) + "@"
         + pl.when(pl.col("is_b2b")).then(pl.col("domain")).otherwise(pl.col("b2c_domain"))
@@ -184,7 +188,7 @@ def generate(
     })
     qty = rng.choice([1, 2, 3], line_order.size, p=[0.8, 0.15, 0.05])
     lines = pl.DataFrame({"order_idx": line_order, "prod_idx": prod_idx, "qty": qty}).join(
-        prod, on="prod_idx", how="left").with_columns(
+        prod, on="prod_idx", how="left", maintain_order="left").with_columns(
         line_no=pl.int_range(pl.len()).over("order_idx"),
         line_total=pl.col("price") * pl.col("qty"),
     )
@@ -208,7 +212,7 @@ def generate(
         items=pl.col("line_total").sum(),
         first_line_total=pl.col("line_total").first(),
     )
-    orders = orders.join(sums, on="order_idx").with_columns(
+    orders = orders.join(sums, on="order_idx", maintain_order="left").with_columns(
         discount=(pl.col("items") * pl.col("disc_rate")).round(2),
     ).with_columns(
         subtotal=(pl.col("items") - pl.col("discount")).round(2),
@@ -237,7 +241,8 @@ def generate(
     accepts = pl.DataFrame({"person_idx": np.arange(n), "accepts": rng.random(n) < 0.55,
                             "country": rng.choice(["Germany", "Austria", "Switzerland"], n,
                                                   p=[0.85, 0.08, 0.07])})
-    orders = orders.join(people_cols, on="person_idx").join(accepts, on="person_idx")
+    orders = orders.join(people_cols, on="person_idx", maintain_order="left").join(
+        accepts, on="person_idx", maintain_order="left")
     # e-mail messiness at checkout: case changes, surrounding spaces
     orders = orders.with_columns(
         checkout_email=pl.when(pl.col("email_variant") < 0.06)
@@ -248,7 +253,8 @@ def generate(
         .otherwise(pl.col("email")),
         ts_local=pl.col("created").cast(pl.Datetime("us")),
     )
-    shop_rows = lines.join(orders, on="order_idx").sort("created", "order_idx", "line_no")
+    shop_rows = lines.join(orders, on="order_idx", maintain_order="left").sort(
+        "created", "order_idx", "line_no")
     first_row = pl.col("line_no") == 0
 
     def order_field(expr: pl.Expr) -> pl.Expr:
@@ -314,9 +320,9 @@ def generate(
     contacts = people.with_columns(
         in_crm=pl.Series(in_crm), created_days=pl.Series(rng.uniform(0, window_days, n)),
         stage_u=pl.Series(rng.random(n)), dup_u=pl.Series(rng.random(n)),
-    ).filter(pl.col("in_crm")).join(first_order, on="person_idx", how="left").join(
+    ).filter(pl.col("in_crm")).join(first_order, on="person_idx", how="left", maintain_order="left").join(
         comp.select("company_idx", pl.col("record_id").alias("company_record_id")),
-        on="company_idx", how="left")
+        on="company_idx", how="left", maintain_order="left")
     contacts = contacts.with_columns(
         record_id=(pl.col("person_idx") * 11 + 101).cast(pl.Int64),
         created_at=pl.coalesce(
@@ -388,8 +394,8 @@ def generate(
         "created_days": rng.uniform(0, window_days - 30, n_deals),
         "close_in": rng.uniform(10, 120, n_deals),
     }).with_row_index("deal_idx").join(
-        comp.select("company_idx", "record_id", "company_name"), on="company_idx").join(
-        first_contact, on="company_idx", how="left").with_columns(
+        comp.select("company_idx", "record_id", "company_name"), on="company_idx", maintain_order="left").join(
+        first_contact, on="company_idx", how="left", maintain_order="left").with_columns(
         created_at=pl.lit(start) + pl.duration(days=pl.col("created_days").cast(pl.Int64)),
     ).with_columns(close_at=pl.col("created_at") + pl.duration(
         days=pl.col("close_in").cast(pl.Int64))).sort("deal_idx")
@@ -419,14 +425,15 @@ def generate(
         "cat": rng.integers(0, len(names.TICKET_CATEGORIES), ticket_owner.size),
         "prio": rng.choice(len(names.TICKET_PRIORITIES), ticket_owner.size,
                            p=[0.4, 0.35, 0.2, 0.05]),
-    }).with_row_index("ticket_idx").join(contact_ids, on="person_idx").with_columns(
+    }).with_row_index("ticket_idx").join(contact_ids, on="person_idx", maintain_order="left").with_columns(
         created_at=pl.lit(start) + pl.duration(seconds=(pl.col("days") * 86400).cast(pl.Int64)),
     ).sort("ticket_idx")
     cat_df = pl.DataFrame({"cat": np.arange(len(names.TICKET_CATEGORIES)),
                            "category": names.TICKET_CATEGORIES})
     prio_df = pl.DataFrame({"prio": np.arange(len(names.TICKET_PRIORITIES)),
                             "priority": names.TICKET_PRIORITIES})
-    tickets = tickets.join(cat_df, on="cat").join(prio_df, on="prio").sort("ticket_idx")
+    tickets = tickets.join(cat_df, on="cat", maintain_order="left").join(
+        prio_df, on="prio", maintain_order="left").sort("ticket_idx")
     tickets_export = tickets.select(
         (pl.col("ticket_idx").cast(pl.Int64) * 5 + 70_000_000_003).cast(pl.Utf8).alias("Record ID"),
         (pl.col("category") + " #" + pl.col("ticket_idx").cast(pl.Utf8)).alias("Ticket name"),
@@ -452,7 +459,7 @@ def generate(
     comment_pick = rng.integers(0, 10_000, fb_idx.size)
     fb = pl.DataFrame({"person_idx": fb_idx, "nps": nps, "days": fb_days,
                        "pick": comment_pick}).join(
-        people.select("person_idx", "email"), on="person_idx").with_columns(
+        people.select("person_idx", "email"), on="person_idx", maintain_order="left").with_columns(
         when=pl.lit(start) + pl.duration(days=pl.col("days").cast(pl.Int64)),
         comment=pl.when(pl.col("nps") >= 9).then(_pick(names.COMMENTS_PROMOTER))
         .when(pl.col("nps") >= 7).then(_pick(names.COMMENTS_PASSIVE))
@@ -567,8 +574,8 @@ def generate(
                                     "t": unsub_days[un]}))
     act = pl.concat(recips).filter(pl.col("t") <= window_days)
     camp = pl.DataFrame({"campaign": np.arange(12), "cid": campaign_ids, "title": titles})
-    act = act.join(camp, on="campaign").join(members.select("person_idx", "nl_email"),
-                                            on="person_idx").with_columns(
+    act = act.join(camp, on="campaign", maintain_order="left").join(members.select("person_idx", "nl_email"),
+                                            on="person_idx", maintain_order="left").with_columns(
         ts=pl.lit(start) + pl.duration(seconds=(pl.col("t") * 86400).cast(pl.Int64)),
     ).sort("ts", "person_idx", "action")
     act.select(
@@ -594,7 +601,8 @@ def generate(
                 np.isfinite(death), np.minimum(death, 1e6), 0)) * 86400).cast(pl.Int64))),
         is_alive_at_end=pl.col("is_buyer") & pl.Series(alive_at_end),
         is_newsletter_member=pl.Series(is_member), is_in_crm=pl.Series(in_crm),
-    ).join(counts, on="person_idx", how="left").with_columns(pl.col("orders").fill_null(0))
+    ).join(counts, on="person_idx", how="left", maintain_order="left").with_columns(
+        pl.col("orders").fill_null(0))
     truth.pipe(_blank).write_csv(truth_dir / "people.csv")
     planted["truth"].write_csv(truth_dir / "planted.csv")
     (truth_dir / "params.json").write_text(json.dumps(
