@@ -20,7 +20,9 @@ def build_outside_dagster(build_db, env: dict[str, str], quiet: bool = True) -> 
 
     from pipelines.docs import dbt_executable
     from pipelines.models.clv import ClvConfig, run_clv
+    from pipelines.settings import working_env
 
+    env = {**env, **working_env(build_db)}
     project = str(DBT_PROJECT_DIR)
     base = [dbt_executable(), "build", "--project-dir", project, "--profiles-dir", project]
     if quiet:

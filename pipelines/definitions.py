@@ -32,13 +32,12 @@ def published_warehouse(
     settings = kundenorbit.settings()
     with build_lock(settings.build_db, on_wait=context.log.warning):
         info = publish(settings)
-    context.log.info(f"publish: {info.mode}" + (f" ({info.reason})" if info.reason else ""))
+    context.log.info(f"published {len(info.tables)} tables, {info.size_bytes / 1e6:,.1f} MB")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(info.path)),
             "as_of_date": info.as_of_date or "",
             "size_mb": round(info.size_bytes / 1e6, 2),
-            "mode": info.mode,
             "tables": dg.MetadataValue.json(info.tables),
         }
     )

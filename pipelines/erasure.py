@@ -16,10 +16,11 @@
    contact record. Everything else keeps its bytes: encoding, BOM, delimiter, quoting,
    line ends. The contact's Record ID goes into the register too (salted hash), so
    tickets exported later are filtered as well.
-3. **Derived data.** The working database (with every free block that may still hold
-   old rows), the published file and the audience CSVs are deleted, not edited: the
-   next run rebuilds them from the cleaned exports. Until then there is no published
-   file, rather than one that still names the person.
+3. **Derived data.** The working database and the analysts' models' file next to it
+   (with every free block that may still hold old rows), the published file and the
+   audience CSVs are deleted, not edited: the next run rebuilds them from the cleaned
+   exports. Until then there is no published file, rather than one that still names the
+   person.
 """
 
 from __future__ import annotations
@@ -383,7 +384,8 @@ def erase(settings: Settings, addresses: list[str]) -> ErasureResult:
                 deleted.append(str(path))
         if settings.build_db.parent.exists():
             for path in sorted(settings.build_db.parent.iterdir()):
-                if path.name.startswith(settings.build_db.name):  # the file, .wal, spill dir
+                # the working database and the analysts' models: file, .wal, spill dir
+                if path.name.startswith((settings.build_db.name, settings.analysts_db.name)):
                     if path.is_dir():
                         shutil.rmtree(path)
                     else:

@@ -24,6 +24,7 @@ import polars as pl
 from pipelines.dbt import build_outside_dagster
 from pipelines.demo.generate import DemoParams, generate
 from pipelines.ingest.loader import load_source
+from pipelines.settings import connect_working, working_env
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -51,10 +52,10 @@ def evaluate(people: int, seed: int, workdir: Path) -> dict:
     for source in ("shop", "crm", "newsletter"):
         load_source(con, raw, source, dt.datetime.now())
     con.close()
-    env = {**os.environ, "KUNDENORBIT_BUILD_DB": str(db), "KUNDENORBIT_ID_SALT": "evaluate",
+    env = {**os.environ, **working_env(db), "KUNDENORBIT_ID_SALT": "evaluate",
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "false"}
     build_outside_dagster(db, env)
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_working(db, read_only=True)
     as_of = con.execute("select as_of_date from intermediate.int_analysis_date").fetchone()[0]
     rows = con.execute("""select c.email, r.risk_score, r.days_since_last_order, 1 - r.p_alive
         from marts.customer_churn_risk r join pii.customer_contacts c using (customer_id)""").fetchall()

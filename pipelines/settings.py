@@ -5,7 +5,8 @@
 | KUNDENORBIT_HOME         | repository root                           | base for relative paths     |
 | KUNDENORBIT_RAW_DIR      | data/raw                                  | exports, one folder/source  |
 | KUNDENORBIT_WAREHOUSE    | data/warehouse/kundenorbit.duckdb         | the published file          |
-| KUNDENORBIT_BUILD_DB     | data/warehouse/.build/build.duckdb        | working database            |
+| KUNDENORBIT_BUILD_DB     | data/warehouse/.build/build.duckdb        | working database (dbt writes|
+|                          | (+ analysts.duckdb in the same folder)    | marts, pii, config to that) |
 | KUNDENORBIT_ERASURES     | data/erasures.json                        | erasure register (hashes)   |
 | KUNDENORBIT_AS_OF        | (latest order date in the data)           | analysis date, YYYY-MM-DD   |
 | KUNDENORBIT_ID_SALT      | generated once into data/warehouse/.salt  | keys customer_id hashing    |
@@ -21,10 +22,46 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from pipelines.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("shop", "crm", "newsletter")
+# dbt writes the analysts' models (schemas marts, pii, config) into a file of their own next
+# to the working database, attached under this name (profiles.yml); publishing copies that
+# file (pipelines/publish.py, design note 23)
+ANALYSTS_ALIAS = "analysts"
+MARTS_SCHEMAS = ("marts", "pii", "config")
+
+
+def analysts_db_for(build_db: Path) -> Path:
+    """The analysts' models' file that belongs to a working database."""
+    return build_db.with_name("analysts.duckdb")
+
+
+def working_env(build_db: Path) -> dict[str, str]:
+    """The two paths profiles.yml reads, for a dbt subprocess on `build_db`."""
+    return {"KUNDENORBIT_BUILD_DB": str(build_db),
+            "KUNDENORBIT_ANALYSTS_DB": str(analysts_db_for(build_db))}
+
+
+def connect_working(build_db: Path, read_only: bool = False,
+                    config: dict[str, str] | None = None) -> duckdb.DuckDBPyConnection:
+    """The working database with the analysts' models' file attached as `analysts` and
+    its schemas on the search path: `marts.dim_customers` reads as in the published file,
+    `intermediate.…` and `raw.…` as before."""
+    con = duckdb.connect(str(build_db), read_only=read_only, config=config or {})
+    analysts = analysts_db_for(build_db)
+    if analysts.exists() or not read_only:
+        con.execute(f"attach '{analysts}' as {ANALYSTS_ALIAS}" + (" (read_only)" if read_only else ""))
+        have = {s for (s,) in con.execute(
+            "select schema_name from duckdb_schemas() where database_name = ?",
+            [ANALYSTS_ALIAS]).fetchall()}
+        here = con.execute("select current_database()").fetchone()[0]
+        path = [f"{here}.main"] + [f"{ANALYSTS_ALIAS}.{s}" for s in MARTS_SCHEMAS if s in have]
+        con.execute(f"set search_path = '{','.join(path)}'")
+    return con
 
 
 def _path(var: str, default: Path, home: Path) -> Path:
@@ -74,6 +111,11 @@ class Settings:
         return self.home / "data" / "exports" / "audiences"
 
     @property
+    def analysts_db(self) -> Path:
+        """Where dbt writes the analysts' models (marts, pii, config); published by copy."""
+        return analysts_db_for(self.build_db)
+
+    @property
     def erasure_register(self) -> Path:
         """Erased people as salted hashes (pipelines/erasure.py); outside data/warehouse,
         so `make clean` keeps it."""
@@ -97,7 +139,7 @@ class Settings:
     def dbt_env(self) -> dict[str, str]:
         """Environment for a dbt subprocess (profiles.yml reads these)."""
         return {
-            "KUNDENORBIT_BUILD_DB": str(self.build_db),
+            **working_env(self.build_db),
             "KUNDENORBIT_ID_SALT": self.id_salt(),
             "KUNDENORBIT_AS_OF": self.as_of or "",
             "KUNDENORBIT_DUCKDB_MEMORY": duckdb_config()["memory_limit"],

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.settings import Settings
+from pipelines.settings import Settings, analysts_db_for
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -48,6 +48,15 @@ class Workspace:
 
     def scalar(self, sql: str, params: list | None = None):
         return self.query(sql, params)[0][0]
+
+
+def copy_working(build_db: Path, to: Path) -> Path:
+    """Copy a working database and its analysts' models' file (analysts.duckdb next to it)
+    to `to` (a build.duckdb path in another folder); returns `to`."""
+    to.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(build_db, to)
+    shutil.copy(analysts_db_for(build_db), analysts_db_for(to))
+    return to
 
 
 def run_pipeline(ws: Workspace, monkeypatch: pytest.MonkeyPatch, with_docs: bool = False):

@@ -394,7 +394,8 @@ def generate(
         "created_days": rng.uniform(0, window_days - 30, n_deals),
         "close_in": rng.uniform(10, 120, n_deals),
     }).with_row_index("deal_idx").join(
-        comp.select("company_idx", "record_id", "company_name"), on="company_idx", maintain_order="left").join(
+        comp.select("company_idx", "record_id", "company_name"), on="company_idx",
+        maintain_order="left").join(
         first_contact, on="company_idx", how="left", maintain_order="left").with_columns(
         created_at=pl.lit(start) + pl.duration(days=pl.col("created_days").cast(pl.Int64)),
     ).with_columns(close_at=pl.col("created_at") + pl.duration(

@@ -70,9 +70,10 @@ def test_erasure_removes_a_person_everywhere_and_keeps_them_out(
     result = erase(s, [f"  {email.upper()} "])
 
     assert result.records_dropped and not s.warehouse.exists() and not s.build_db.exists()
+    assert not s.analysts_db.exists()
     assert files_naming(s.raw_dir, email) == []
     assert run_pipeline(demo_ws, monkeypatch).success
-    for db in (s.warehouse, s.build_db):
+    for db in (s.warehouse, s.build_db, s.analysts_db):
         assert mentions(db, [email, cid]) == [], db
     assert files_naming(s.home / "data", email) == []  # exports, audiences, answer key
     after = demo_ws.query("""select (select count(*) from marts.dim_customers),

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
 from pipelines.docs import dbt_executable
-from tests.conftest import REPO, Workspace
+from pipelines.settings import connect_working, working_env
+from tests.conftest import REPO, Workspace, copy_working
 
 pytestmark = pytest.mark.slow
 
 
 def _history_at(db: Path, snapshot: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_working(db, read_only=True)
     try:
         return con.execute(
             """select customer_id, lifecycle_stage, orders_to_date, last_order_date,
@@ -35,9 +34,8 @@ def test_history_is_the_same_built_in_one_run_or_month_by_month(
     one_run = built_demo.settings.build_db
     months = ["2025-03-31", "2025-12-31", "2026-06-30"]
     for month in months:
-        db = tmp_path / f"{month}.duckdb"
-        shutil.copy(one_run, db)
-        env = {**os.environ, "KUNDENORBIT_BUILD_DB": str(db), "KUNDENORBIT_AS_OF": month,
+        db = copy_working(one_run, tmp_path / month / "build.duckdb")
+        env = {**os.environ, **working_env(db), "KUNDENORBIT_AS_OF": month,
                "KUNDENORBIT_ID_SALT": "test-salt", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
                "DBT_VERSION_CHECK": "false"}
         project = REPO / "dbt_project"

@@ -52,7 +52,8 @@ def test_random_kills_never_break_the_published_file(demo_ws: Workspace, monkeyp
     # the middle of loading files, not only in dbt and publish
     for i in range(kills):
         if i % 3 == 0:
-            for p in demo_ws.settings.build_db.parent.glob("build.duckdb*"):
+            for p in [*demo_ws.settings.build_db.parent.glob("build.duckdb*"),
+                      *demo_ws.settings.build_db.parent.glob("analysts.duckdb*")]:
                 p.unlink()
         proc = start_run(demo_ws)
         time.sleep(rng.uniform(2.0, 22.0))

@@ -11,7 +11,8 @@ import polars as pl
 import pytest
 
 from pipelines.docs import dbt_executable
-from tests.conftest import REPO, Workspace
+from pipelines.settings import connect_working, working_env
+from tests.conftest import REPO, Workspace, copy_working
 
 pytestmark = pytest.mark.slow
 
@@ -93,10 +94,9 @@ def test_changing_a_weight_in_the_config_changes_classes(built_demo: Workspace, 
     text = text.replace("    potential: 0.15 ", "    potential: 1.0 ", 1)
     assert "potential: 1.0" in text and "margin: 0.0" in text
     cfg.write_text(text)
-    db = tmp_path / "build.duckdb"
-    shutil.copy(built_demo.settings.build_db, db)
+    db = copy_working(built_demo.settings.build_db, tmp_path / "build.duckdb")
     before = dict(_classes(db))
-    env = {**os.environ, "KUNDENORBIT_BUILD_DB": str(db), "KUNDENORBIT_ID_SALT": "test-salt",
+    env = {**os.environ, **working_env(db), "KUNDENORBIT_ID_SALT": "test-salt",
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "false"}
     env.pop("KUNDENORBIT_AS_OF", None)
     subprocess.run([dbt_executable(), "run", "--select", "customer_value", "--quiet",
@@ -110,9 +110,7 @@ def test_changing_a_weight_in_the_config_changes_classes(built_demo: Workspace, 
 
 
 def _classes(db: Path):
-    import duckdb
-
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_working(db, read_only=True)
     try:
         return con.execute("select customer_id, value_class from marts.customer_value").fetchall()
     finally:
@@ -120,9 +118,7 @@ def _classes(db: Path):
 
 
 def _class_of(db: Path, email: str) -> str:
-    import duckdb
-
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_working(db, read_only=True)
     try:
         return con.execute("""select v.value_class from marts.customer_value v
             join pii.customer_contacts c using (customer_id) where c.email = ?""",

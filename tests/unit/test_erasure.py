@@ -114,6 +114,7 @@ def test_erase_rewrites_exports_registers_hashes_and_deletes_derived_files(tmp_p
                       "Record ID,Company name\n9,Feldmark GmbH\n")
     before = untouched.stat().st_mtime_ns
     for path in (s.warehouse, s.build_db, s.build_db.with_name("build.duckdb.wal"),
+                 s.analysts_db, s.analysts_db.with_name("analysts.duckdb.wal"),
                  s.exports_dir / "win_back.csv"):
         write(path, "old")
 
@@ -131,6 +132,7 @@ def test_erase_rewrites_exports_registers_hashes_and_deletes_derived_files(tmp_p
         assert zf.read("unsubscribed_members_export_1.csv") == unsub.encode()
     assert untouched.stat().st_mtime_ns == before  # files that do not name her stay as they were
     for path in (s.warehouse, s.build_db, s.build_db.with_name("build.duckdb.wal"),
+                 s.analysts_db, s.analysts_db.with_name("analysts.duckdb.wal"),
                  s.exports_dir / "win_back.csv"):
         assert not path.exists(), path
     text = s.erasure_register.read_text()
