@@ -22,7 +22,7 @@ def build_outside_dagster(build_db, env: dict[str, str], quiet: bool = True) -> 
     from pipelines.models.clv import ClvConfig, run_clv
     from pipelines.settings import working_env
 
-    env = {**env, **working_env(build_db)}
+    env = {**env, **working_env(build_db)}  # the working database and its analysts' file
     project = str(DBT_PROJECT_DIR)
     base = [dbt_executable(), "build", "--project-dir", project, "--profiles-dir", project]
     if quiet:

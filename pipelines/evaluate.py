@@ -24,7 +24,7 @@ import polars as pl
 from pipelines.dbt import build_outside_dagster
 from pipelines.demo.generate import DemoParams, generate
 from pipelines.ingest.loader import load_source
-from pipelines.settings import connect_working, working_env
+from pipelines.settings import connect_working
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -52,7 +52,7 @@ def evaluate(people: int, seed: int, workdir: Path) -> dict:
     for source in ("shop", "crm", "newsletter"):
         load_source(con, raw, source, dt.datetime.now())
     con.close()
-    env = {**os.environ, **working_env(db), "KUNDENORBIT_ID_SALT": "evaluate",
+    env = {**os.environ, "KUNDENORBIT_ID_SALT": "evaluate",
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "false"}
     build_outside_dagster(db, env)
     con = connect_working(db, read_only=True)

@@ -95,12 +95,12 @@ def publish(settings: Settings) -> PublishInfo:
         try:
             here = con.execute("select current_database()").fetchone()[0]
             for s, t in con.execute("""select schema_name, table_name from duckdb_tables()
-                                    where database_name = ?""", [here]).fetchall():
+                                    where database_name = ? order by 1, 2""", [here]).fetchall():
                 if s not in MARTS_SCHEMAS or t.endswith(DBT_LEFTOVERS):
                     con.execute(f'drop table "{s}"."{t}"')
-            for s, t in con.execute("""select schema_name, table_name from duckdb_tables()
-                                    where database_name = ? order by 1, 2""", [here]).fetchall():
-                tables[f"{s}.{t}"] = con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]
+                else:
+                    tables[f"{s}.{t}"] = con.execute(
+                        f'select count(*) from "{s}"."{t}"').fetchone()[0]
             con.execute(f"attach '{build}' as build (read_only)")
             found = set(con.execute("""select schema_name, table_name from duckdb_tables()
                                     where database_name = 'build'""").fetchall())

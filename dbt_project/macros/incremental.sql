@@ -22,8 +22,8 @@
 {%- endmacro %}
 
 {#- When this dbt invocation started (UTC): customer-level incremental models stamp the rows
-    they (re)build with it as `built_at`, so that the models and the publish step after
-    them can take just those rows (design note 19). Files loaded by the ingest of the same
+    they (re)build with it as `built_at`, so that the models and tests after them can
+    take just those rows (design notes 19, 20). Files loaded by the ingest of the same
     run carry an earlier `_loaded_at`, those of the next run a later one. -#}
 {% macro build_time() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
