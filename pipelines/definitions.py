@@ -2,9 +2,8 @@
 
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
-from pipelines.dbt import dbt_project
+from pipelines.dbt import KundenOrbitDbtCli, dbt_project
 from pipelines.docs import build_docs, dbt_executable
 from pipelines.exports import check_audiences, export_audiences
 from pipelines.ingest.crm import ingest_crm
@@ -128,7 +127,7 @@ defs = dg.Definitions(
     sensors=[raw_files_sensor],
     resources={
         "duckdb": build_duckdb_resource(settings),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        "dbt": KundenOrbitDbtCli(project_dir=dbt_project, dbt_executable=dbt_executable()),
         "kundenorbit": KundenOrbitResource.from_settings(settings),
     },
     executor=dg.in_process_executor,

@@ -24,13 +24,14 @@ import duckdb
 
 from pipelines.erasure import EMAIL_IN_TEXT
 from pipelines.errors import PublishError
-from pipelines.settings import MARTS_SCHEMAS, Settings, duckdb_config
+from pipelines.settings import ANALYSTS_SCHEMAS, Settings, duckdb_config
 
-# single tables for auditing: (schema, table) in the working database → (schema, table)
+# single tables for auditing: (schema, table) in the working database → (schema, table).
+# audit.identities_matched is not among them: dbt writes it into the analysts' file itself
+# (model int_identities_matched, incremental), so the copy brings it (design note 24).
 AUDIT_TABLES = {
     ("raw", "load_ledger"): ("audit", "load_ledger"),
     ("raw", "rejected_rows"): ("audit", "rejected_rows"),
-    ("intermediate", "int_identities_matched"): ("audit", "identities_matched"),
     ("intermediate", "int_analysis_date"): ("audit", "analysis_date"),
 }
 # columns of published audit tables that hold raw export text: e-mail addresses in them
@@ -96,7 +97,7 @@ def publish(settings: Settings) -> PublishInfo:
             here = con.execute("select current_database()").fetchone()[0]
             for s, t in con.execute("""select schema_name, table_name from duckdb_tables()
                                     where database_name = ? order by 1, 2""", [here]).fetchall():
-                if s not in MARTS_SCHEMAS or t.endswith(DBT_LEFTOVERS):
+                if s not in ANALYSTS_SCHEMAS or t.endswith(DBT_LEFTOVERS):
                     con.execute(f'drop table "{s}"."{t}"')
                 else:
                     tables[f"{s}.{t}"] = con.execute(

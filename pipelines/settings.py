@@ -6,12 +6,15 @@
 | KUNDENORBIT_RAW_DIR      | data/raw                                  | exports, one folder/source  |
 | KUNDENORBIT_WAREHOUSE    | data/warehouse/kundenorbit.duckdb         | the published file          |
 | KUNDENORBIT_BUILD_DB     | data/warehouse/.build/build.duckdb        | working database (dbt writes|
-|                          | (+ analysts.duckdb in the same folder)    | marts, pii, config to that) |
+|                          | (+ analysts.duckdb in the same folder)    | marts, pii, config, audit   |
+|                          |                                           | to that)                    |
 | KUNDENORBIT_ERASURES     | data/erasures.json                        | erasure register (hashes)   |
 | KUNDENORBIT_AS_OF        | (latest order date in the data)           | analysis date, YYYY-MM-DD   |
 | KUNDENORBIT_ID_SALT      | generated once into data/warehouse/.salt  | keys customer_id hashing    |
 | KUNDENORBIT_DUCKDB_MEMORY| 40 % of RAM, at most 5GB                  | DuckDB memory_limit per     |
 |                          |                                           | build step (spills beyond)  |
+| KUNDENORBIT_DBT_THREADS  | 2 (1 on a one-core machine)               | dbt threads of an incremen- |
+|                          |                                           | tal build (full refresh: 1) |
 """
 
 from __future__ import annotations
@@ -28,11 +31,11 @@ from pipelines.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("shop", "crm", "newsletter")
-# dbt writes the analysts' models (schemas marts, pii, config) into a file of their own next
-# to the working database, attached under this name (profiles.yml); publishing copies that
-# file (pipelines/publish.py, design note 23)
+# dbt writes the analysts' models (schemas marts, pii, config, and audit for the identity
+# matches) into a file of their own next to the working database, attached under this
+# name (profiles.yml); publishing copies that file (pipelines/publish.py, design notes 23, 24)
 ANALYSTS_ALIAS = "analysts"
-MARTS_SCHEMAS = ("marts", "pii", "config")
+ANALYSTS_SCHEMAS = ("marts", "pii", "config", "audit")
 
 
 def analysts_db_for(build_db: Path) -> Path:
@@ -59,7 +62,7 @@ def connect_working(build_db: Path, read_only: bool = False,
             "select schema_name from duckdb_schemas() where database_name = ?",
             [ANALYSTS_ALIAS]).fetchall()}
         here = con.execute("select current_database()").fetchone()[0]
-        path = [f"{here}.main"] + [f"{ANALYSTS_ALIAS}.{s}" for s in MARTS_SCHEMAS if s in have]
+        path = [f"{here}.main"] + [f"{ANALYSTS_ALIAS}.{s}" for s in ANALYSTS_SCHEMAS if s in have]
         con.execute(f"set search_path = '{','.join(path)}'")
     return con
 

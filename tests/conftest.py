@@ -62,11 +62,10 @@ def copy_working(build_db: Path, to: Path) -> Path:
 def run_pipeline(ws: Workspace, monkeypatch: pytest.MonkeyPatch, with_docs: bool = False):
     """Materialise ingest → dbt → publish (→ docs) in-process for `ws`."""
     import dagster as dg
-    from dagster_dbt import DbtCliResource
     from dagster_duckdb import DuckDBResource
 
     from pipelines import definitions as d
-    from pipelines.dbt import dbt_project
+    from pipelines.dbt import KundenOrbitDbtCli, dbt_project
     from pipelines.docs import dbt_executable
     from pipelines.resources import KundenOrbitResource
 
@@ -81,7 +80,7 @@ def run_pipeline(ws: Workspace, monkeypatch: pytest.MonkeyPatch, with_docs: bool
         assets,
         resources={
             "duckdb": DuckDBResource(database=str(settings.build_db)),
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+            "dbt": KundenOrbitDbtCli(project_dir=dbt_project, dbt_executable=dbt_executable()),
             "kundenorbit": KundenOrbitResource.from_settings(settings),
         },
         raise_on_error=False,

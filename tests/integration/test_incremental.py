@@ -106,8 +106,8 @@ def test_a_new_day_built_incrementally_equals_a_full_rebuild(
                                     where source_file = 'shop/orders_export_2.csv'""").fetchone()[0]
         # identity matching keyed just the new orders (no new CRM or audience export)
         orders_keyed = build.execute("""select count(*) filter (where record_type = 'order')
-            from intermediate.int_identities_matched
-            where built_at = (select max(built_at) from intermediate.int_identities_matched)
+            from audit.identities_matched
+            where built_at = (select max(built_at) from audit.identities_matched)
             """).fetchone()[0]
         wanted = build.execute("""select count(*) from intermediate.int_lifecycle_snapshot_dates
                                   where snapshot_date >= ?""", [rebuilt]).fetchone()[0]
