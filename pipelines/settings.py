@@ -13,8 +13,9 @@
 | KUNDENORBIT_ID_SALT      | generated once into data/warehouse/.salt  | keys customer_id hashing    |
 | KUNDENORBIT_DUCKDB_MEMORY| 40 % of RAM, at most 5GB                  | DuckDB memory_limit per     |
 |                          |                                           | build step (spills beyond)  |
-| KUNDENORBIT_DBT_THREADS  | 2 (1 on a one-core machine)               | dbt threads of an incremen- |
-|                          |                                           | tal build (full refresh: 1) |
+| KUNDENORBIT_DBT_THREADS  | 2 (1 on a one-core machine)               | dbt threads, except while a |
+|                          |                                           | full refresh rebuilds the   |
+|                          |                                           | event tables (then 1)       |
 """
 
 from __future__ import annotations

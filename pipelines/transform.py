@@ -1,9 +1,11 @@
 """dbt models as Dagster assets; dbt tests surface as Dagster asset checks."""
 
 
+import json
 import os
 import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -79,21 +81,34 @@ def kundenorbit_dbt_models(
             context.log.info(f"dbt: full refresh ({reason})")
         else:
             context.log.info("dbt: incremental (only new export files since the last build)")
-        args = ["build", "--full-refresh"] if reason else [
-            "build", "--threads", str(incremental_threads())]
+        # one model at a time only while the big event tables are built from scratch
+        threads = 1 if reason and rebuilds_event_tables(context.selected_asset_keys) \
+            else build_threads()
+        args = ["build", "--threads", str(threads)] + (["--full-refresh"] if reason else [])
         invocation = dbt.cli(args, context=context)
         yield from invocation.stream()
         record_build(settings, step, ledger)
     keep_partial_parse(invocation.target_path)
 
 
-def incremental_threads() -> int:
-    """dbt threads for an incremental build. A full refresh keeps profiles.yml's one model
-    at a time (two of the big event models side by side ran out of memory on the
-    1 M-customer set, design note 14). An incremental build reads only new rows; what is
-    left are customer-level tables and many small tests, where a second thread overlaps
-    dbt's own per-node work with DuckDB's (design note 24, measured in `make bench`).
-    Both threads share one DuckDB instance and its memory_limit."""
+def rebuilds_event_tables(asset_keys) -> bool:
+    """Does this dbt step hold an event-level model (dbt `incremental`: orders, order lines,
+    newsletter events, identity matches, lifecycle history …)? A full refresh rebuilds
+    those from all raw rows, and two of them side by side ran out of memory on the
+    1 M-customer set (design note 14): such a step builds one model at a time."""
+    manifest = json.loads(Path(dbt_project.manifest_path).read_text())
+    incremental = {node["name"] for node in manifest["nodes"].values()
+                   if node["resource_type"] == "model"
+                   and node["config"].get("materialized") == "incremental"}
+    return any(key.path[-1] in incremental for key in asset_keys)
+
+
+def build_threads() -> int:
+    """dbt threads for every build except the full refresh of the event-level models: an
+    incremental build (only new rows) and the customer-level step after the CLV fit.
+    What they build are ~1 M-row customer tables and many small tests, where a second
+    thread overlaps dbt's own per-node work with DuckDB's (design note 24, measured in
+    `make bench`). Both threads share one DuckDB instance and its memory_limit."""
     value = os.environ.get("KUNDENORBIT_DBT_THREADS", "").strip()
     if value:
         if not value.isdigit() or int(value) < 1:

@@ -31,20 +31,34 @@ def test_no_adapter_is_loaded_in_process():
     assert resource._initialize_dbt_core_adapter(["build"]) is None
 
 
-def test_incremental_builds_use_two_threads_unless_told_otherwise(monkeypatch):
+def test_builds_use_two_threads_unless_told_otherwise(monkeypatch):
     import pytest
 
     from pipelines.errors import ConfigError
-    from pipelines.transform import incremental_threads
+    from pipelines.transform import build_threads
 
     monkeypatch.delenv("KUNDENORBIT_DBT_THREADS", raising=False)
     monkeypatch.setattr("os.cpu_count", lambda: 8)
-    assert incremental_threads() == 2
+    assert build_threads() == 2
     monkeypatch.setattr("os.cpu_count", lambda: 1)
-    assert incremental_threads() == 1
+    assert build_threads() == 1
     monkeypatch.setenv("KUNDENORBIT_DBT_THREADS", "3")
-    assert incremental_threads() == 3
+    assert build_threads() == 3
     for bad in ("0", "two", "-1"):
         monkeypatch.setenv("KUNDENORBIT_DBT_THREADS", bad)
         with pytest.raises(ConfigError, match="KUNDENORBIT_DBT_THREADS"):
-            incremental_threads()
+            build_threads()
+
+
+def test_only_steps_with_event_level_models_count_as_big_rebuilds():
+    import dagster as dg
+
+    from pipelines.transform import rebuilds_event_tables
+
+    assert rebuilds_event_tables([dg.AssetKey(["marts", "fct_orders"]),
+                                  dg.AssetKey(["marts", "dim_customers"])])
+    assert rebuilds_event_tables([dg.AssetKey(["audit", "int_identities_matched"])])
+    # the customer-level step after the CLV fit, and the seeds
+    assert not rebuilds_event_tables([dg.AssetKey(["marts", "customer_value"]),
+                                      dg.AssetKey(["marts", "next_best_actions"]),
+                                      dg.AssetKey(["config", "cost_rates"])])
