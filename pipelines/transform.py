@@ -1,11 +1,9 @@
 """dbt models as Dagster assets; dbt tests surface as Dagster asset checks."""
 
 
-import json
 import os
 import shutil
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -95,12 +93,11 @@ def rebuilds_event_tables(asset_keys) -> bool:
     """Does this dbt step hold an event-level model (dbt `incremental`: orders, order lines,
     newsletter events, identity matches, lifecycle history …)? A full refresh rebuilds
     those from all raw rows, and two of them side by side ran out of memory on the
-    1 M-customer set (design note 14): such a step builds one model at a time."""
-    manifest = json.loads(Path(dbt_project.manifest_path).read_text())
-    incremental = {node["name"] for node in manifest["nodes"].values()
-                   if node["resource_type"] == "model"
-                   and node["config"].get("materialized") == "incremental"}
-    return any(key.path[-1] in incremental for key in asset_keys)
+    1 M-customer set (design note 14): such a step builds one model at a time. Read from
+    the asset specs dagster-dbt made from the manifest (no second read of the file)."""
+    specs = kundenorbit_dbt_models.specs_by_key
+    return any(specs[key].metadata.get("dagster-dbt/materialization_type") == "incremental"
+               for key in asset_keys if key in specs)
 
 
 def build_threads() -> int:

@@ -3,6 +3,7 @@
 import re
 import subprocess
 
+import pytest
 from dagster_dbt import DbtCliResource
 
 from pipelines.dbt import KundenOrbitDbtCli, dbt_project
@@ -32,8 +33,6 @@ def test_no_adapter_is_loaded_in_process():
 
 
 def test_builds_use_two_threads_unless_told_otherwise(monkeypatch):
-    import pytest
-
     from pipelines.errors import ConfigError
     from pipelines.transform import build_threads
 
