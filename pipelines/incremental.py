@@ -52,11 +52,8 @@ def read_ledger(settings: Settings) -> set[tuple[str, str, str, str]] | None:
         con.close()
 
 
-def full_refresh_reason(settings: Settings, step: str,
-                        ledger: set[tuple[str, str, str, str]] | None) -> str | None:
-    """Why this step must rebuild everything, or None when it may build incrementally."""
-    if ledger is None:
-        return "no load ledger yet"
+def _recorded(settings: Settings, step: str) -> tuple[str, set[tuple[str, str, str, str]]] | None:
+    """(settings hash, ledger rows) this step was last built with, or None."""
     con = duckdb.connect(str(settings.build_db), read_only=True, config=duckdb_config())
     try:
         try:
@@ -66,18 +63,53 @@ def full_refresh_reason(settings: Settings, step: str,
                 "select source_file, sha256, status, loaded_at from raw.dbt_built_from "
                 "where step = ?", [step]).fetchall())
         except duckdb.CatalogException:
-            return "first build"
+            return None
     finally:
         con.close()
-    if built is None:
+    return None if built is None else (built[0], before)
+
+
+def full_refresh_reason(settings: Settings, step: str,
+                        ledger: set[tuple[str, str, str, str]] | None) -> str | None:
+    """Why this step must rebuild everything, or None when it may build incrementally."""
+    if ledger is None:
+        return "no load ledger yet"
+    recorded = _recorded(settings, step)
+    if recorded is None:
         return "first build"
-    if built[0] != _settings_hash(settings):
+    built, before = recorded
+    if built != _settings_hash(settings):
         return "code, rules or ID salt changed since the last build"
     changed = sorted({row[0] for row in before - ledger})
     if changed:
         shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
         return f"export files replaced or removed since the last build: {shown}"
     return None
+
+
+def changed_raw_tables(settings: Settings, step: str,
+                       ledger: set[tuple[str, str, str, str]] | None) -> set[str] | None:
+    """For a step that builds incrementally: the raw tables (`<source>__<entity>`, the dbt
+    sources' identifiers) that got a file since the step's last build. A raw table
+    outside this set holds exactly the rows that build read (files are only added
+    between incremental builds; anything else is a full refresh). None when that cannot
+    be told (no record, or a new ledger row without an entity): treat all as changed."""
+    recorded = _recorded(settings, step) if ledger is not None else None
+    if recorded is None:
+        return None
+    new_files = {row[0] for row in ledger - recorded[1]}
+    if not new_files:
+        return set()
+    con = duckdb.connect(str(settings.build_db), read_only=True, config=duckdb_config())
+    try:
+        rows = con.execute("select source_file, source, entity from raw.load_ledger").fetchall()
+    finally:
+        con.close()
+    tables = {file: (f"{source}__{entity}" if source and entity else None)
+              for file, source, entity in rows if file in new_files}
+    if len(tables) < len(new_files) or None in tables.values():
+        return None
+    return set(tables.values())
 
 
 def record_build(settings: Settings, step: str,

@@ -17,12 +17,21 @@ from dagster_dbt import (
 
 from pipelines.dbt import dbt_project
 from pipelines.errors import ConfigError
-from pipelines.incremental import full_refresh_reason, read_ledger, record_build, step_key
+from pipelines.incremental import (
+    changed_raw_tables,
+    full_refresh_reason,
+    read_ledger,
+    record_build,
+    step_key,
+)
 from pipelines.ingest.assets import raw_key
 from pipelines.locking import build_lock
 from pipelines.resources import KundenOrbitResource
 
 SEEDS_AFTER = raw_key("shop__orders")
+# Models that read the environment or the clock, not only their inputs: always built.
+# int_analysis_date is the one place the as-of date is decided (design note 5).
+READS_ENVIRONMENT = frozenset({"int_analysis_date"})
 
 
 class KundenOrbitDbtTranslator(DagsterDbtTranslator):
@@ -83,6 +92,22 @@ def kundenorbit_dbt_models(
         threads = 1 if reason and rebuilds_event_tables(context.selected_asset_keys) \
             else build_threads()
         args = ["build", "--threads", str(threads)] + (["--full-refresh"] if reason else [])
+        unchanged: list[dg.AssetKey] = []
+        if not reason:
+            unchanged, tests = unchanged_nodes(context.selected_asset_keys,
+                                               context.selected_asset_check_keys,
+                                               changed_raw_tables(settings, step, ledger))
+            if unchanged:
+                names = [dbt_name(key) for key in unchanged]
+                context.log.info(f"dbt: not rebuilt, their inputs are unchanged since the last "
+                                 f"build: {', '.join(names)} (and their {len(tests)} tests)")
+                args += ["--exclude", " ".join([*names, *tests])]  # one value: dbt splits it
+        # Dagster skips every step downstream of an output that was not yielded: the
+        # unchanged tables are reported as current (their last build still holds), first,
+        # as nothing they depend on is built in this step
+        for key in unchanged:
+            yield dg.MaterializeResult(asset_key=key, metadata={
+                "rebuilt": False, "why": "inputs unchanged since the last build (design note 25)"})
         invocation = dbt.cli(args, context=context)
         yield from invocation.stream()
         record_build(settings, step, ledger)
@@ -98,6 +123,53 @@ def rebuilds_event_tables(asset_keys) -> bool:
     specs = kundenorbit_dbt_models.specs_by_key
     return any(specs[key].metadata.get("dagster-dbt/materialization_type") == "incremental"
                for key in asset_keys if key in specs)
+
+
+def dbt_name(key: dg.AssetKey) -> str:
+    """The dbt node name of a dbt asset (models are selected by name)."""
+    return kundenorbit_dbt_models.specs_by_key[key].metadata["dagster_dbt/unique_id"].split(".")[-1]
+
+
+def unchanged_nodes(asset_keys, check_keys,
+                    changed_tables: set[str] | None) -> tuple[list[dg.AssetKey], list[str]]:
+    """dbt models and tests of an incremental step whose inputs are what they were at the
+    step's last build (design note 25): no raw table upstream got a new file, every
+    model upstream is unchanged too, and none reads the environment (the analysis date).
+    Their tables are then exactly what a rebuild would write, and their tests passed on
+    exactly those rows. Seeds are always unchanged here: their content is part of the code
+    fingerprint, and new code means a full refresh. `changed_tables` None = unknown:
+    nothing is skipped. Returns (the models' asset keys, the tests' dbt names)."""
+    if changed_tables is None:
+        return [], []
+    specs = kundenorbit_dbt_models.specs_by_key
+    selected = set(asset_keys)
+    memo: dict[dg.AssetKey, bool] = {}
+
+    def is_unchanged(key: dg.AssetKey) -> bool:
+        if key not in memo:
+            spec = specs.get(key)
+            if spec is None:  # an ingest asset (raw table) or a Python model's output
+                memo[key] = key.path[0] == "raw" and key.path[-1] not in changed_tables
+            elif spec.metadata.get("dagster-dbt/materialization_type") == "seed":
+                memo[key] = True
+            else:
+                memo[key] = (key in selected and key.path[-1] not in READS_ENVIRONMENT
+                             and all(is_unchanged(dep.asset_key) for dep in spec.deps))
+        return memo[key]
+
+    nodes = {key for key in selected if key in specs and is_unchanged(key)}
+    checks = set(check_keys)
+    tests = sorted(spec.name for spec in kundenorbit_dbt_models.check_specs
+                   if spec.key in checks and spec.asset_key in nodes
+                   and all(is_unchanged(dep.asset_key) for dep in spec.additional_deps))
+    ordered: list[dg.AssetKey] = []  # dependencies first (Dagster wants that order)
+    left = sorted(nodes, key=dbt_name)
+    while left:
+        ready = [k for k in left if not any(d.asset_key in nodes and d.asset_key not in ordered
+                                            for d in specs[k].deps)]
+        ordered += ready
+        left = [k for k in left if k not in ready]
+    return ordered, tests
 
 
 def build_threads() -> int:
