@@ -51,3 +51,48 @@ def test_dbt_runs_in_two_steps_around_the_clv_fit():
     assert [s for s in steps if s.startswith("kundenorbit_dbt_models")] == [
         "kundenorbit_dbt_models", "kundenorbit_dbt_models_2"]
     assert "clv_models" in steps
+
+
+def test_an_incremental_step_leaves_out_only_what_its_inputs_cannot_have_changed():
+    """Design note 25, on the real dbt project: which models and tests a step leaves out
+    for a given set of raw tables with new files."""
+    from pipelines.transform import dbt_name, kundenorbit_dbt_models, unchanged_nodes
+
+    keys, checks = set(kundenorbit_dbt_models.keys), set(kundenorbit_dbt_models.check_keys)
+    seeds = ["action_catalogue", "cost_rates", "industry_potential", "rfm_segments",
+             "service_costs"]
+    crm = ["stg_crm__companies", "stg_crm__contacts", "stg_crm__deals", "stg_crm__feedback",
+           "stg_crm__tickets"]
+
+    def left_out(changed):
+        models, tests = unchanged_nodes(keys, checks, changed)
+        return [dbt_name(k) for k in models], tests
+
+    # a new day: orders and activity
+    models, tests = left_out({"shop__orders", "newsletter__activity"})
+    assert models == [*seeds, *crm, "stg_newsletter__members"]
+    assert "unique_stg_crm__contacts_contact_id" in tests
+    assert "unique_stg_shop__orders_order_id" not in tests
+    # a new audience alone: the shop's tables and the test between them are left out
+    models, tests = left_out({"newsletter__members"})
+    assert {"stg_shop__orders", "stg_shop__order_lines", "stg_newsletter__activity"} <= set(models)
+    assert "stg_newsletter__members" not in models
+    assert "relationships_stg_shop__order_lines_order_id__order_id__ref_stg_shop__orders_" in tests
+    assert "assert_net_revenue_reconciles" not in tests  # reads rebuilt marts too
+
+    # nothing known, or everything new: nothing left out but the seeds / nothing
+    assert left_out(None) == ([], [])
+    every = {"shop__orders", "newsletter__activity", "newsletter__members", "crm__contacts",
+             "crm__companies", "crm__deals", "crm__tickets", "crm__feedback"}
+    assert left_out(every)[0] == seeds
+
+    # no new file at all (a forced run, a new KUNDENORBIT_AS_OF): the analysis date and
+    # everything that reads it is built; what does not read it may be left out
+    models, _ = left_out(set())
+    assert "int_analysis_date" not in models and "dim_customers" not in models
+    assert "int_customer_orders_aggregated" not in models
+    assert {"stg_shop__orders", "int_identities_matched", "int_customers_resolved"} <= set(models)
+
+    # a model outside the step's selection is never left out by it
+    step = {k for k in keys if dbt_name(k) != "stg_crm__deals"}
+    assert "stg_crm__deals" not in [dbt_name(k) for k in unchanged_nodes(step, checks, set())[0]]
