@@ -166,7 +166,7 @@ def unchanged_nodes(asset_keys, check_keys,
     left = sorted(nodes, key=dbt_name)
     while left:
         ready = [k for k in left if not any(d.asset_key in nodes and d.asset_key not in ordered
-                                            for d in specs[k].deps)]
+                                            for d in specs[k].deps)] or left  # (a DAG)
         ordered += ready
         left = [k for k in left if k not in ready]
     return ordered, tests
