@@ -153,7 +153,7 @@ def unchanged_nodes(asset_keys, check_keys,
             elif spec.metadata.get("dagster-dbt/materialization_type") == "seed":
                 memo[key] = True
             else:
-                memo[key] = (key in selected and key.path[-1] not in READS_ENVIRONMENT
+                memo[key] = (key in selected and dbt_name(key) not in READS_ENVIRONMENT
                              and all(is_unchanged(dep.asset_key) for dep in spec.deps))
         return memo[key]
 
