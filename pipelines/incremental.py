@@ -17,6 +17,7 @@ there unchanged and code and salt are the same. Anything else, or no record, mea
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 from collections.abc import Iterable
 
 import duckdb
@@ -34,7 +35,11 @@ def step_key(asset_keys: Iterable[object]) -> str:
 
 
 def _settings_hash(settings: Settings) -> str:
+    """The code, the salt and the engine: a new dbt-core, dbt-duckdb or DuckDB means a full
+    refresh too (an incremental build leaves the unit tests out, transform.py)."""
     h = hashlib.sha256(code_fingerprint().encode())
+    for package in ("dbt-core", "dbt-duckdb", "duckdb"):
+        h.update(f"{package}=={importlib.metadata.version(package)}".encode())
     h.update(hashlib.sha256(settings.id_salt().encode()).digest())
     return h.hexdigest()
 
@@ -79,7 +84,7 @@ def full_refresh_reason(settings: Settings, step: str,
         return "first build"
     built, before = recorded
     if built != _settings_hash(settings):
-        return "code, rules or ID salt changed since the last build"
+        return "code, rules, ID salt or the dbt/DuckDB version changed since the last build"
     changed = sorted({row[0] for row in before - ledger})
     if changed:
         shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")

@@ -51,6 +51,22 @@ def skipped(monkeypatch) -> list[list[str]]:
 
 
 transform_unchanged_nodes = transform.unchanged_nodes
+
+
+@pytest.fixture
+def dbt_args(monkeypatch) -> list[list[str]]:
+    """The arguments of every dbt command the Dagster steps ran."""
+    from pipelines.dbt import KundenOrbitDbtCli
+
+    seen: list[list[str]] = []
+    original = KundenOrbitDbtCli.cli
+
+    def spy(self, args, **kwargs):
+        seen.append(list(args))
+        return original(self, args, **kwargs)
+
+    monkeypatch.setattr(KundenOrbitDbtCli, "cli", spy)
+    return seen
 SEEDS = ["action_catalogue", "cost_rates", "industry_potential", "rfm_segments", "service_costs"]
 
 
@@ -96,10 +112,12 @@ def add_late_orders(export: Path, days_back: int, every: int = 50) -> int:
 
 
 def test_a_new_day_built_incrementally_equals_a_full_rebuild(
-        demo_ws: Workspace, tmp_path: Path, monkeypatch, decisions, skipped):
+        demo_ws: Workspace, tmp_path: Path, monkeypatch, decisions, skipped, dbt_args):
     monkeypatch.delenv("KUNDENORBIT_AS_OF", raising=False)
     assert run_pipeline(demo_ws, monkeypatch).success
     assert decisions and all(d == "first build" for d in decisions)
+    # a full refresh runs the dbt unit tests with everything else
+    assert len(dbt_args) == 2 and not any("--exclude-resource-type" in a for a in dbt_args)
     orders_before = demo_ws.scalar("select count(*) from marts.fct_orders")
     as_of_before = demo_ws.scalar("select as_of_date from audit.analysis_date")
 
@@ -108,6 +126,9 @@ def test_a_new_day_built_incrementally_equals_a_full_rebuild(
     decisions.clear()
     assert run_pipeline(demo_ws, monkeypatch).success
     assert decisions and all(d is None for d in decisions), decisions  # built incrementally
+    # the same code as the last build: its unit tests (fixed inputs) are not run again
+    assert len(dbt_args) == 4 and all(
+        a[a.index("--exclude-resource-type") + 1] == "unit_test" for a in dbt_args[2:])
     # no CRM or audience export came: their staging tables were not rebuilt (note 25);
     # the step after the CLV fit reads the new orders through everything it holds
     assert skipped == [[*SEEDS, "stg_crm__companies", "stg_crm__contacts", "stg_crm__deals",
