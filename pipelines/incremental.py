@@ -8,9 +8,10 @@ or removed file (or deleted from raw in any other way) would stay behind in the 
 code, rules or a new ID salt change rows already built.
 
 So each dbt step records what it was built from — every `raw.load_ledger` row (file,
-content hash, status, load time), the code fingerprint and a hash of the salt — and the
-next run of the same step builds incrementally only if every recorded ledger row is still
-there unchanged and code and salt are the same. Anything else, or no record, means
+content hash, status, load time), the code fingerprint with the dbt-core, dbt-duckdb and
+DuckDB versions, and a hash of the salt — and the next run of the same step builds
+incrementally only if every recorded ledger row is still there unchanged and code,
+versions and salt are the same (design note 27). Anything else, or no record, means
 `--full-refresh`. The record is written after the step succeeded, in the working database.
 """
 

@@ -52,6 +52,8 @@ def skipped(monkeypatch) -> list[list[str]]:
 
 transform_unchanged_nodes = transform.unchanged_nodes
 
+SEEDS = ["action_catalogue", "cost_rates", "industry_potential", "rfm_segments", "service_costs"]
+
 
 @pytest.fixture
 def dbt_args(monkeypatch) -> list[list[str]]:
@@ -67,7 +69,6 @@ def dbt_args(monkeypatch) -> list[list[str]]:
 
     monkeypatch.setattr(KundenOrbitDbtCli, "cli", spy)
     return seen
-SEEDS = ["action_catalogue", "cost_rates", "industry_potential", "rfm_segments", "service_costs"]
 
 
 def _differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
