@@ -66,3 +66,9 @@
     ) as addresses
     where {{ is_matchable_email(column) }}
 {%- endmacro %}
+
+{#- The identity record id of an audience member: its e-mail within the audience (LEIDs
+    repeat across audiences). -#}
+{% macro member_record_id(column) -%}
+    'm_' || left(md5({{ column }}), 16)
+{%- endmacro %}

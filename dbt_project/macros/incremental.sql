@@ -82,3 +82,36 @@ wanted as (
 ),
 {% endif %}
 {%- endmacro %}
+
+{#- Post-hooks of the incremental people tables (design note 28). Whether anything has to
+    go is read first from two counts: the anti join over 7.6 M identity records cost
+    0.4 s on the 1 M-customer set even when it removed nothing. -#}
+{% macro _delete_when(condition, delete_sql) -%}
+    {%- if execute and run_query('select ' ~ condition).columns[0].values()[0] -%}
+        {{ delete_sql }}
+    {%- else -%}
+        select 'nothing to drop'
+    {%- endif -%}
+{%- endmacro %}
+
+{#- People whose every record went to someone else (or to no one) since the last build are
+    no longer people: only then do this table's record counts exceed the identities'. -#}
+{% macro drop_people_without_records() -%}
+    {%- set identities -%}
+        (select customer_id from {{ ref('int_identities_matched') }} where customer_id is not null)
+    {%- endset -%}
+    {{ _delete_when(
+        '(select coalesce(sum(source_record_count), 0) from ' ~ this ~ ')'
+        ~ ' > (select count(*) from ' ~ identities ~ ')',
+        'delete from ' ~ this ~ ' where customer_id not in ' ~ identities) }}
+{%- endmacro %}
+
+{#- Tables with one row per resolved person: people no longer in int_customers_resolved go
+    (only then are there more rows here than there). -#}
+{% macro drop_people_no_longer_resolved() -%}
+    {%- set people = ref('int_customers_resolved') -%}
+    {{ _delete_when(
+        '(select count(*) from ' ~ this ~ ') > (select count(*) from ' ~ people ~ ')',
+        'delete from ' ~ this ~ ' where customer_id not in (select customer_id from '
+        ~ people ~ ')') }}
+{%- endmacro %}

@@ -155,11 +155,22 @@ def test_a_new_day_built_incrementally_equals_a_full_rebuild(
             """).fetchone()[0]
         wanted = build.execute("""select count(*) from intermediate.int_lifecycle_snapshot_dates
                                   where snapshot_date >= ?""", [rebuilt]).fetchone()[0]
+        # the people tables rebuilt just the people of the newly keyed records (note 28)
+        people_rebuilt, people_keyed, contacts_rebuilt = build.execute("""
+            select (select count(*) from intermediate.int_customers_resolved
+                    where built_at = (select max(built_at) from intermediate.int_customers_resolved)),
+                   (select count(distinct customer_id) from audit.identities_matched
+                    where built_at = (select max(built_at) from audit.identities_matched)),
+                   (select count(*) from pii.customer_contacts
+                    where built_at = (select max(built_at) from pii.customer_contacts))
+            """).fetchone()
+        people = build.execute("select count(*) from intermediate.int_customers_resolved").fetchone()[0]
     finally:
         build.close()
     assert kept < late_day <= rebuilt < as_of_before
     assert (rebuilt - late_day).days < 31 and months_rebuilt == wanted
     assert orders_keyed == added["new_orders"] + late
+    assert 0 < people_rebuilt == people_keyed == contacts_rebuilt < people / 5
     assert demo_ws.scalar("select count(*) from marts.fct_orders") == (
         orders_before + added["new_orders"] + late)
     # the new day's orders move the analysis date (their local day may be the day after)
@@ -173,6 +184,66 @@ def test_a_new_day_built_incrementally_equals_a_full_rebuild(
     assert all(d == "first build" for d in decisions)
 
     assert _differences(demo_ws.settings.warehouse, full.settings.warehouse) == {}
+
+
+def test_orders_that_move_to_another_person_rebuild_the_people_as_from_scratch(
+        demo_ws: Workspace, tmp_path: Path, monkeypatch, decisions):
+    """A later export carries two orders again under another buyer's address: the first
+    one's buyer, known from nothing else, is no longer a person; the second one's keeps
+    one order less. The people tables are then what a full rebuild makes of them (design
+    note 28: the record counts no longer add up, so everyone is rebuilt, and the person
+    left without records is dropped)."""
+    import polars as pl
+
+    monkeypatch.delenv("KUNDENORBIT_AS_OF", raising=False)
+    assert run_pipeline(demo_ws, monkeypatch).success
+    only_order, gone = demo_ws.query("""
+        select any_value(source_record_id), customer_id from audit.identities_matched
+        where customer_id is not null group by customer_id
+        having count(*) = 1 and any_value(record_type) = 'order'
+        order by customer_id limit 1""")[0]
+    one_of_two, loser = demo_ws.query("""
+        select min(source_record_id), customer_id from audit.identities_matched
+        where customer_id is not null group by customer_id
+        having count(*) = 2 and bool_and(record_type = 'order')
+        order by customer_id limit 1""")[0]
+    taker, taker_email = demo_ws.query("""
+        select c.customer_id, c.email from pii.customer_contacts c
+        join marts.dim_customers d using (customer_id)
+        where d.orders_count >= 2 and c.customer_id not in (?, ?)
+        order by c.customer_id limit 1""", [gone, loser])[0]
+    people = demo_ws.scalar("select count(*) from marts.dim_customers")
+
+    export = pl.read_csv(demo_ws.raw / "shop" / "orders_export_1.csv", infer_schema_length=0)
+    again = export.filter(pl.col("Name").is_in([only_order, one_of_two]))
+    assert again["Name"].n_unique() == 2
+    again.with_columns(pl.lit(taker_email).alias("Email")).write_csv(
+        demo_ws.raw / "shop" / "orders_export_2.csv")
+
+    decisions.clear()
+    assert run_pipeline(demo_ws, monkeypatch).success
+    assert decisions and all(d is None for d in decisions), decisions  # built incrementally
+    assert demo_ws.scalar("select count(*) from marts.dim_customers") == people - 1
+    for table in ("marts.dim_customers", "pii.customer_contacts"):
+        assert demo_ws.scalar(f"select count(*) from {table} where customer_id = ?", [gone]) == 0
+    assert demo_ws.query("""select distinct customer_id from marts.fct_orders
+                            where order_id in (?, ?)""", [only_order, one_of_two]) == [(taker,)]
+
+    full = Workspace(tmp_path / "full")
+    shutil.copytree(demo_ws.raw, full.raw)
+    assert run_pipeline(full, monkeypatch).success
+    assert _differences(demo_ws.settings.warehouse, full.settings.warehouse) == {}
+    # the working table behind dim_customers too (it is not published)
+    resolved = []
+    for ws in (demo_ws, full):
+        con = connect_working(ws.settings.build_db, read_only=True)
+        try:
+            resolved.append(set(con.execute(
+                "select * exclude (built_at) from intermediate.int_customers_resolved").fetchall()))
+        finally:
+            con.close()
+    assert resolved[0] == resolved[1]
+    assert [row[1:] for row in resolved[0] if row[0] == loser] != []
 
 
 def test_a_replaced_export_rebuilds_in_full(demo_ws: Workspace, monkeypatch, decisions):

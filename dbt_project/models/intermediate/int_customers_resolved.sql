@@ -1,14 +1,62 @@
 -- One row per person known from any source, with their primary CRM contact and account.
+-- Incremental (design note 28): a person's row is made of their identity records and the
+-- contacts and orders behind them, and every record that changes comes back re-keyed
+-- into int_identities_matched (note 19) with a new built_at. A run rebuilds the people of
+-- those records, unless the record counts do not add up (a record went to another person
+-- or to none): then everyone is rebuilt, and the post-hook drops people left without a
+-- record. A full refresh builds everyone.
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert', unique_key='customer_id',
+    post_hook="{{ drop_people_without_records() }}"
+) }}
+
 with
 
 -- read three times below; each reads only its columns and rows (materialised, the
 -- 7.6 M-row CTE took a quarter of this model on L)
-identities as not materialized (
+all_identities as not materialized (
 
     select * from {{ ref('int_identities_matched') }}
     where customer_id is not null
 
 ),
+
+{% if is_incremental() %}
+rekeyed as (
+
+    -- people with a record keyed since this model's last build
+    select distinct customer_id from all_identities
+    where built_at > (select coalesce(max(built_at), '-infinity') from {{ this }})
+
+),
+
+counts_add_up as (
+
+    -- the people not rekeyed still have exactly the records this table counted for them
+    -- (they can only have lost some: a record that joins a person rekeys that person)
+    select
+        (select coalesce(sum(source_record_count), 0) from {{ this }}
+            where customer_id not in (select customer_id from rekeyed))
+        + (select count(*) from all_identities
+            where customer_id in (select customer_id from rekeyed))
+        = (select count(*) from all_identities) as holds
+
+),
+
+identities as not materialized (
+
+    select * from all_identities
+    where customer_id in (select customer_id from rekeyed)
+        or not (select holds from counts_add_up)
+
+),
+{% else %}
+identities as not materialized (
+
+    select * from all_identities
+
+),
+{% endif %}
 
 contacts as (
 
@@ -92,4 +140,4 @@ final as (
 
 )
 
-select * from final
+select *, {{ build_time() }} as built_at from final

@@ -57,7 +57,7 @@ all_records as (
         'newsletter',
         'member',
         -- a member is its e-mail within the audience (LEIDs repeat across audiences)
-        'm_' || left(md5(email_normalised), 16),
+        {{ member_record_id('email_normalised') }},
         email_raw,
         email_normalised,
         _loaded_at

@@ -1,14 +1,60 @@
 -- Restricted: contact details per customer. Only exports read this table;
 -- analysts' marts carry customer_id instead (DESIGN.md §4).
+-- Incremental (design note 28): the people int_customers_resolved rebuilt since this
+-- model's last build, from their own records only (a person's details come from the
+-- orders, contacts and audience members keyed to them); people who are no longer
+-- resolved are dropped (post-hook).
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert', unique_key='customer_id',
+    post_hook="{{ drop_people_no_longer_resolved() }}"
+) }}
+-- depends_on: {{ ref('int_identities_matched') }}
+
 with
 
-identities as (
+people as (
 
-    select * from {{ ref('int_identities_matched') }}
-    where customer_id is not null
+    select * from {{ ref('int_customers_resolved') }}
+    {% if is_incremental() %}
+    where built_at > (select coalesce(max(built_at), '-infinity') from {{ this }})
+    {% endif %}
 
 ),
 
+{% if is_incremental() %}
+records as (
+
+    -- the source records of those people
+    select record_type, source_record_id
+    from {{ ref('int_identities_matched') }}
+    where customer_id in (select customer_id from people)
+
+),
+
+contacts as (
+
+    select * from {{ ref('stg_crm__contacts') }}
+    where contact_id in (
+        select source_record_id from records where record_type = 'contact')
+
+),
+
+members as (
+
+    select * from {{ ref('stg_newsletter__members') }}
+    where {{ member_record_id('email_normalised') }} in (
+        select source_record_id from records where record_type = 'member')
+
+),
+
+orders as (
+
+    select * from {{ ref('stg_shop__orders') }}
+    where order_id in (
+        select source_record_id from records where record_type = 'order')
+
+),
+{% else %}
 contacts as (
 
     select * from {{ ref('stg_crm__contacts') }}
@@ -26,12 +72,7 @@ orders as (
     select * from {{ ref('stg_shop__orders') }}
 
 ),
-
-people as (
-
-    select * from {{ ref('int_customers_resolved') }}
-
-),
+{% endif %}
 
 emails as (
 
@@ -91,4 +132,4 @@ final as (
 
 )
 
-select * from final
+select *, {{ build_time() }} as built_at from final
