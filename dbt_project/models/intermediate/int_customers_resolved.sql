@@ -42,21 +42,17 @@ counts_add_up as (
         = (select count(*) from all_identities) as holds
 
 ),
+{% endif %}
 
 identities as not materialized (
 
     select * from all_identities
+    {% if is_incremental() %}
     where customer_id in (select customer_id from rekeyed)
         or not (select holds from counts_add_up)
+    {% endif %}
 
 ),
-{% else %}
-identities as not materialized (
-
-    select * from all_identities
-
-),
-{% endif %}
 
 contacts as (
 

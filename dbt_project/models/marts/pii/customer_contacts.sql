@@ -30,49 +30,37 @@ records as (
     where customer_id in (select customer_id from people)
 
 ),
+{% endif %}
 
 contacts as (
 
     select * from {{ ref('stg_crm__contacts') }}
+    {% if is_incremental() %}
     where contact_id in (
         select source_record_id from records where record_type = 'contact')
+    {% endif %}
 
 ),
 
 members as (
 
     select * from {{ ref('stg_newsletter__members') }}
+    {% if is_incremental() %}
     where {{ member_record_id('email_normalised') }} in (
         select source_record_id from records where record_type = 'member')
+    {% endif %}
 
 ),
 
 orders as (
 
     select * from {{ ref('stg_shop__orders') }}
+    {% if is_incremental() %}
     where order_id in (
         select source_record_id from records where record_type = 'order')
+    {% endif %}
 
 ),
-{% else %}
-contacts as (
-
-    select * from {{ ref('stg_crm__contacts') }}
-
-),
-
-members as (
-
-    select * from {{ ref('stg_newsletter__members') }}
-
-),
-
-orders as (
-
-    select * from {{ ref('stg_shop__orders') }}
-
-),
-{% endif %}
 
 emails as (
 
