@@ -115,3 +115,17 @@ wanted as (
         'delete from ' ~ this ~ ' where customer_id not in (select customer_id from '
         ~ people ~ ')') }}
 {%- endmacro %}
+
+{#- Tables with one row per customer with orders (int_customer_order_totals): customers
+    whose every order went to someone else, to no one or past an analysis date set back
+    since the last build have no orders left; only then are this table's order counts
+    more than the orders. -#}
+{% macro drop_customers_without_orders() -%}
+    {%- set orders -%}
+        (select customer_id from {{ ref('int_orders_enriched') }} where customer_id is not null)
+    {%- endset -%}
+    {{ _delete_when(
+        '(select coalesce(sum(orders_placed_count), 0) from ' ~ this ~ ')'
+        ~ ' > (select count(*) from ' ~ orders ~ ')',
+        'delete from ' ~ this ~ ' where customer_id not in ' ~ orders) }}
+{%- endmacro %}

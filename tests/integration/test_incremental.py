@@ -165,12 +165,22 @@ def test_a_new_day_built_incrementally_equals_a_full_rebuild(
                     where built_at = (select max(built_at) from pii.customer_contacts))
             """).fetchone()
         people = build.execute("select count(*) from intermediate.int_customers_resolved").fetchone()[0]
+        # the order totals rebuilt just the customers of the orders rebuilt (note 29)
+        totals_rebuilt, buyers_rebuilt, buyers = build.execute("""
+            select (select count(*) from intermediate.int_customer_order_totals
+                    where built_at = (select max(built_at) from intermediate.int_customer_order_totals)),
+                   (select count(distinct customer_id) from intermediate.int_orders_enriched
+                    where built_at = (select max(built_at) from intermediate.int_orders_enriched)
+                        and customer_id is not null),
+                   (select count(*) from intermediate.int_customer_order_totals)
+            """).fetchone()
     finally:
         build.close()
     assert kept < late_day <= rebuilt < as_of_before
     assert (rebuilt - late_day).days < 31 and months_rebuilt == wanted
     assert orders_keyed == added["new_orders"] + late
     assert 0 < people_rebuilt == people_keyed == contacts_rebuilt < people / 5
+    assert 0 < totals_rebuilt == buyers_rebuilt < buyers / 5
     assert demo_ws.scalar("select count(*) from marts.fct_orders") == (
         orders_before + added["new_orders"] + late)
     # the new day's orders move the analysis date (their local day may be the day after)
@@ -233,16 +243,19 @@ def test_orders_that_move_to_another_person_rebuild_the_people_as_from_scratch(
     shutil.copytree(demo_ws.raw, full.raw)
     assert run_pipeline(full, monkeypatch).success
     assert _differences(demo_ws.settings.warehouse, full.settings.warehouse) == {}
-    # the working table behind dim_customers too (it is not published)
-    resolved = []
+    # the working tables behind dim_customers too (they are not published)
+    resolved, totals = [], []
     for ws in (demo_ws, full):
         con = connect_working(ws.settings.build_db, read_only=True)
         try:
             resolved.append(set(con.execute(
                 "select * exclude (built_at) from intermediate.int_customers_resolved").fetchall()))
+            totals.append(set(con.execute(
+                "select * exclude (built_at) from intermediate.int_customer_order_totals").fetchall()))
         finally:
             con.close()
     assert resolved[0] == resolved[1]
+    assert totals[0] == totals[1] and len(totals[0]) > 100
     assert [row[1:] for row in resolved[0] if row[0] == loser] != []
 
 

@@ -1,10 +1,12 @@
--- Payment behaviour and spend trend per customer, from the shop's orders.
+-- Payment behaviour and spend trend per customer, from the shop's orders: the payment
+-- counts of int_customer_order_totals (incremental by customer, design note 29) and the
+-- spend of the trend windows before the analysis date, which slide every day and are
+-- summed afresh from the orders inside them.
 with
 
-orders as (
+totals as (
 
-    select * from {{ ref('int_orders_enriched') }}
-    where customer_id is not null
+    select * from {{ ref('int_customer_order_totals') }}
 
 ),
 
@@ -14,44 +16,48 @@ analysis_date as (
 
 ),
 
-final as (
+windows as (
 
     select
         orders.customer_id,
-        count(*) filter (where financial_status = 'paid') as paid_orders_count,
-        count(*) filter (where financial_status in ('pending', 'authorized', 'partially_paid'))
-            as unpaid_orders_count,
-        count(*) filter (where financial_status = 'voided' or is_cancelled)
-            as voided_orders_count,
-        count(*) filter (where financial_status = 'refunded') as refunded_orders_count,
-        count(*) filter (where financial_status = 'partially_refunded')
-            as partially_refunded_orders_count,
-        count(*) as orders_placed_count,
-        round(avg(
-            date_diff('minute', ordered_at, paid_at) / 1440.0
-        ) filter (where paid_at is not null), 2) as avg_days_to_pay,
-        sum(outstanding_eur) as outstanding_eur,
-        case
-            when sum(case when is_cancelled then 0 else total_eur end) > 0
-                then round(
-                    sum(refunded_eur)
-                    / sum(case when is_cancelled then 0 else total_eur end), 4
-                )
-            else 0
-        end as refund_rate,
-        coalesce(sum(net_revenue_eur) filter (
+        sum(net_revenue_eur) filter (
             where order_date > as_of_date - to_days({{ var('trend_window_days') }})
-        ), 0) as net_revenue_recent_eur,
-        coalesce(sum(net_revenue_eur) filter (
+        ) as net_revenue_recent_eur,
+        sum(net_revenue_eur) filter (
             where order_date <= as_of_date - to_days({{ var('trend_window_days') }})
                 and order_date > as_of_date - to_days(2 * {{ var('trend_window_days') }})
-        ), 0) as net_revenue_previous_eur,
-        coalesce(sum(contribution_margin_eur) filter (
+        ) as net_revenue_previous_eur,
+        sum(contribution_margin_eur) filter (
             where order_date > as_of_date - interval 365 day
-        ), 0) as contribution_margin_365d_eur
-    from orders
+        ) as contribution_margin_365d_eur
+    from {{ ref('int_orders_enriched') }} as orders
     cross join analysis_date
+    where orders.customer_id is not null
+        and (order_date > as_of_date - to_days(2 * {{ var('trend_window_days') }})
+             or order_date > as_of_date - interval 365 day)
     group by orders.customer_id
+
+),
+
+final as (
+
+    select
+        totals.customer_id,
+        totals.paid_orders_count,
+        totals.unpaid_orders_count,
+        totals.voided_orders_count,
+        totals.payment_refunded_orders_count as refunded_orders_count,
+        totals.partially_refunded_orders_count,
+        totals.orders_placed_count,
+        totals.avg_days_to_pay,
+        totals.outstanding_eur,
+        totals.refund_rate,
+        coalesce(windows.net_revenue_recent_eur, 0) as net_revenue_recent_eur,
+        coalesce(windows.net_revenue_previous_eur, 0) as net_revenue_previous_eur,
+        coalesce(windows.contribution_margin_365d_eur, 0) as contribution_margin_365d_eur
+    from totals
+    left join windows
+        on totals.customer_id = windows.customer_id
 
 )
 
