@@ -129,15 +129,3 @@ wanted as (
         ~ ' > (select count(*) from ' ~ orders ~ ')',
         'delete from ' ~ this ~ ' where customer_id not in ' ~ orders) }}
 {%- endmacro %}
-
-{#- int_campaign_recipients: customers whose every event left the analysis window or was
-    erased have no events left; only then are this table's event counts more than the
-    events. -#}
-{% macro drop_recipients_without_events() -%}
-    {%- set events = ref('fct_newsletter_events') -%}
-    {{ _delete_when(
-        '(select coalesce(sum(event_count), 0) from ' ~ this ~ ')'
-        ~ ' > (select count(*) from ' ~ events ~ ')',
-        'delete from ' ~ this ~ ' where customer_id not in (select customer_id from '
-        ~ events ~ ')') }}
-{%- endmacro %}

@@ -7,13 +7,11 @@ members as (
 
 ),
 
--- one row per campaign and recipient (incremental by customer, design note 29): an open
--- or click counts for the campaign it belongs to, so "opened in the window" is a share
--- of "received in the window" (an open today of a mail sent before the window is not a
--- window open); received in the window = its last send inside the window
-recipients as (
+-- read twice below (addresses, events); each read takes only its columns
+-- (materialised, DuckDB first copied all 6.4 M events with every column)
+activity as not materialized (
 
-    select * from {{ ref('int_campaign_recipients') }}
+    select * from {{ ref('stg_newsletter__activity') }}
 
 ),
 
@@ -36,10 +34,49 @@ member_status as (
 
 ),
 
-engagement as (
+recipient_keys as (
+
+    -- each distinct address checked and keyed once, not once per event
+    {{ customer_keys_by_address('activity') }}
+
+),
+
+events as (
+
+    select activity.*
+    from activity
+    cross join analysis_date
+    where cast(activity.event_at as date) <= analysis_date.as_of_date
+
+),
+
+per_campaign as (
+
+    -- one row per address and campaign: an open or click counts for the campaign it
+    -- belongs to, so "opened in the window" is a share of "received in the window"
+    -- (an open today of a mail sent before the window is not a window open). Grouped
+    -- by address and keyed afterwards: an address is one customer, and keying the
+    -- 0.5 M addresses instead of the 6.4 M events saves a join of all events.
+    select
+        events.email_normalised,
+        events.campaign_id,
+        bool_or(action = 'sent' and cast(event_at as date)
+                > as_of_date - {{ var('engagement_window_days') }}) as received_in_window,
+        bool_or(action = 'sent') as received,
+        bool_or(action = 'open') as opened,
+        bool_or(action = 'click') as clicked,
+        max(event_at) filter (where action = 'open') as last_open_at,
+        max(event_at) filter (where action = 'click') as last_click_at
+    from events
+    cross join analysis_date
+    group by events.email_normalised, events.campaign_id
+
+),
+
+per_address as (
 
     select
-        customer_id,
+        email_normalised,
         count(*) filter (where received_in_window) as campaigns_received_window,
         count(*) filter (where received_in_window and opened) as campaigns_opened_window,
         count(*) filter (where received_in_window and clicked) as campaigns_clicked_window,
@@ -47,16 +84,19 @@ engagement as (
         count(*) filter (where received and opened) as campaigns_opened_total,
         max(last_open_at) as last_newsletter_open_at,
         max(last_click_at) as last_newsletter_click_at
-    from (
-        select
-            recipients.*,
-            sent_at is not null as received,
-            coalesce(last_sent_date > as_of_date - {{ var('engagement_window_days') }}, false)
-                as received_in_window
-        from recipients
-        cross join analysis_date
-    ) as recipient_windows
-    group by customer_id
+    from per_campaign
+    group by email_normalised
+
+),
+
+engagement as (
+
+    select
+        recipient_keys.customer_id,
+        per_address.* exclude (email_normalised)
+    from per_address
+    inner join recipient_keys
+        on per_address.email_normalised = recipient_keys.email_normalised
 
 ),
 
