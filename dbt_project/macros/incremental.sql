@@ -94,16 +94,55 @@ wanted as (
     {%- endif -%}
 {%- endmacro %}
 
-{#- People whose every record went to someone else (or to no one) since the last build are
-    no longer people: only then do this table's record counts exceed the identities'. -#}
-{% macro drop_people_without_records() -%}
-    {%- set identities -%}
-        (select customer_id from {{ ref('int_identities_matched') }} where customer_id is not null)
+{#- Incremental tables with one row per customer, made of records (identity records,
+    orders) that carry `customer_id` and `built_at` and come back with a new `built_at`
+    whenever they change (design notes 28, 29). `changed_customers` renders, in an
+    incremental run, the CTEs `changed` (customers with a record built since this table's
+    last build) and `counts_add_up` (everyone else still has exactly the records this
+    table counted for them in `count_column`: they can only have lost some, as a record
+    that joins a customer changes them); `of_changed_customers` the WHERE clause that
+    keeps the records of those customers, or all when the counts do not add up.
+    `records` names a CTE of all records with a customer. -#}
+{% macro changed_customers(records, count_column) -%}
+{%- if is_incremental() %}
+changed as (
+
+    select distinct customer_id from {{ records }}
+    where built_at > (select coalesce(max(built_at), '-infinity') from {{ this }})
+
+),
+
+counts_add_up as (
+
+    select
+        (select coalesce(sum({{ count_column }}), 0) from {{ this }}
+            where customer_id not in (select customer_id from changed))
+        + (select count(*) from {{ records }}
+            where customer_id in (select customer_id from changed))
+        = (select count(*) from {{ records }}) as holds
+
+),
+{%- endif %}
+{%- endmacro %}
+
+{% macro of_changed_customers() -%}
+    {%- if is_incremental() %}
+    where customer_id in (select customer_id from changed)
+        or not (select holds from counts_add_up)
+    {%- endif %}
+{%- endmacro %}
+
+{#- Post-hook of those tables: customers whose every record went to someone else, to no
+    one or past an analysis date set back since the last build have none left; only then
+    do this table's record counts exceed the records. -#}
+{% macro drop_customers_without_records(records, count_column) -%}
+    {%- set keys -%}
+        (select customer_id from {{ records }} where customer_id is not null)
     {%- endset -%}
     {{ _delete_when(
-        '(select coalesce(sum(source_record_count), 0) from ' ~ this ~ ')'
-        ~ ' > (select count(*) from ' ~ identities ~ ')',
-        'delete from ' ~ this ~ ' where customer_id not in ' ~ identities) }}
+        '(select coalesce(sum(' ~ count_column ~ '), 0) from ' ~ this ~ ')'
+        ~ ' > (select count(*) from ' ~ keys ~ ')',
+        'delete from ' ~ this ~ ' where customer_id not in ' ~ keys) }}
 {%- endmacro %}
 
 {#- Tables with one row per resolved person: people no longer in int_customers_resolved go
@@ -114,18 +153,4 @@ wanted as (
         '(select count(*) from ' ~ this ~ ') > (select count(*) from ' ~ people ~ ')',
         'delete from ' ~ this ~ ' where customer_id not in (select customer_id from '
         ~ people ~ ')') }}
-{%- endmacro %}
-
-{#- Tables with one row per customer with orders (int_customer_order_totals): customers
-    whose every order went to someone else, to no one or past an analysis date set back
-    since the last build have no orders left; only then are this table's order counts
-    more than the orders. -#}
-{% macro drop_customers_without_orders() -%}
-    {%- set orders -%}
-        (select customer_id from {{ ref('int_orders_enriched') }} where customer_id is not null)
-    {%- endset -%}
-    {{ _delete_when(
-        '(select coalesce(sum(orders_placed_count), 0) from ' ~ this ~ ')'
-        ~ ' > (select count(*) from ' ~ orders ~ ')',
-        'delete from ' ~ this ~ ' where customer_id not in ' ~ orders) }}
 {%- endmacro %}

@@ -9,7 +9,7 @@
 -- the post-hook drops customers left without orders. A full refresh builds everyone.
 {{ config(
     materialized='incremental', incremental_strategy='delete+insert', unique_key='customer_id',
-    post_hook="{{ drop_customers_without_orders() }}"
+    post_hook="{{ drop_customers_without_records(ref('int_orders_enriched'), 'orders_placed_count') }}"
 ) }}
 
 with
@@ -22,36 +22,14 @@ all_orders as not materialized (
 
 ),
 
-{% if is_incremental() %}
-changed as (
-
-    -- customers with an order (re)built since this model's last build
-    select distinct customer_id from all_orders
-    where built_at > (select coalesce(max(built_at), '-infinity') from {{ this }})
-
-),
-
-counts_add_up as (
-
-    -- the customers not changed still have exactly the orders this table counted for
-    -- them (they can only have lost some: an order that joins a customer changes them)
-    select
-        (select coalesce(sum(orders_placed_count), 0) from {{ this }}
-            where customer_id not in (select customer_id from changed))
-        + (select count(*) from all_orders
-            where customer_id in (select customer_id from changed))
-        = (select count(*) from all_orders) as holds
-
-),
-{% endif %}
+-- the customers with an order (re)built since this model's last build, and whether the
+-- order counts add up (macros/incremental.sql)
+{{ changed_customers('all_orders', 'orders_placed_count') }}
 
 orders as (
 
     select * from all_orders
-    {% if is_incremental() %}
-    where customer_id in (select customer_id from changed)
-        or not (select holds from counts_add_up)
-    {% endif %}
+    {{ of_changed_customers() }}
 
 ),
 

@@ -7,7 +7,7 @@
 -- record. A full refresh builds everyone.
 {{ config(
     materialized='incremental', incremental_strategy='delete+insert', unique_key='customer_id',
-    post_hook="{{ drop_people_without_records() }}"
+    post_hook="{{ drop_customers_without_records(ref('int_identities_matched'), 'source_record_count') }}"
 ) }}
 
 with
@@ -21,36 +21,14 @@ all_identities as not materialized (
 
 ),
 
-{% if is_incremental() %}
-rekeyed as (
-
-    -- people with a record keyed since this model's last build
-    select distinct customer_id from all_identities
-    where built_at > (select coalesce(max(built_at), '-infinity') from {{ this }})
-
-),
-
-counts_add_up as (
-
-    -- the people not rekeyed still have exactly the records this table counted for them
-    -- (they can only have lost some: a record that joins a person rekeys that person)
-    select
-        (select coalesce(sum(source_record_count), 0) from {{ this }}
-            where customer_id not in (select customer_id from rekeyed))
-        + (select count(*) from all_identities
-            where customer_id in (select customer_id from rekeyed))
-        = (select count(*) from all_identities) as holds
-
-),
-{% endif %}
+-- the people with a record keyed since this model's last build, and whether the
+-- record counts add up (macros/incremental.sql)
+{{ changed_customers('all_identities', 'source_record_count') }}
 
 identities as not materialized (
 
     select * from all_identities
-    {% if is_incremental() %}
-    where customer_id in (select customer_id from rekeyed)
-        or not (select holds from counts_add_up)
-    {% endif %}
+    {{ of_changed_customers() }}
 
 ),
 
