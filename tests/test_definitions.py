@@ -26,7 +26,7 @@ def test_definitions_load_with_every_part():
 
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert ("raw/shop__orders", "raw_quality") in checks
-    assert ("marts/dim_customers", "unique_dim_customers_customer_id") in checks
+    assert ("marts/dim_customers", "primary_key_dim_customers_customer_id") in checks
     blocking = [graph.get_check_spec(k) for k in graph.asset_check_keys
                 if k.name == "raw_quality"]
     assert len(blocking) == 8 and all(s.blocking for s in blocking)
@@ -71,8 +71,8 @@ def test_an_incremental_step_leaves_out_only_what_its_inputs_cannot_have_changed
     # a new day: orders and activity
     models, tests = left_out({"shop__orders", "newsletter__activity"})
     assert models == [*seeds, *crm, "stg_newsletter__members"]
-    assert "unique_stg_crm__contacts_contact_id" in tests
-    assert "unique_stg_shop__orders_order_id" not in tests
+    assert "primary_key_stg_crm__contacts_contact_id" in tests
+    assert "primary_key_stg_shop__orders_order_id" not in tests
     # a new audience alone: the shop's tables and the test between them are left out
     models, tests = left_out({"newsletter__members"})
     assert {"stg_shop__orders", "stg_shop__order_lines", "stg_newsletter__activity"} <= set(models)

@@ -7,7 +7,7 @@
     - row-level tests (not_null, accepted_values, expression_is_true, relationships from
       the child side) passed for the older rows when those were built, and a run never
       changes an older row without rewriting it (delete + insert), which stamps it anew;
-    - uniqueness: every unique key tested on these models determines the model's
+    - uniqueness (`unique`, `primary_key`): every key tested on these models determines the model's
       `unique_key` (`order_line_id` = `<order_id>-<n>`, `customer_snapshot_id` =
       `<customer_id>|<snapshot_date>`, `transition_id` = `<month_end>|<from>|<to>`, the
       others are the unique_key itself). delete +

@@ -409,7 +409,8 @@ def test_incremental_models_are_tested_on_their_newest_build(
         built_demo: Workspace, tmp_path: Path, monkeypatch):
     """dbt tests read an incremental model's newest build only (design note 20): a row an
     earlier build wrote is not read again, a bad row of the newest build fails the test,
-    and a model that is rebuilt whole is tested whole."""
+    and a model that is rebuilt whole is tested whole. The key test (`primary_key`,
+    design note 30) fails for a key held twice and for a row without a key."""
     monkeypatch.setenv("KUNDENORBIT_ID_SALT", "test-salt")
     db = copy_working(built_demo.settings.build_db, tmp_path / "build.duckdb")
     settings = dataclasses.replace(built_demo.settings, build_db=db)
@@ -422,10 +423,10 @@ def test_incremental_models_are_tested_on_their_newest_build(
         con.execute("insert into marts.dim_customers select * from marts.dim_customers limit 1")
     finally:
         con.close()
-    tests = ("unique_fct_orders_order_id", "unique_dim_customers_customer_id")
+    tests = ("primary_key_fct_orders_order_id", "primary_key_dim_customers_customer_id")
     assert _dbt_test(settings, tmp_path / "t1", *tests) == {
-        "unique_fct_orders_order_id": ("pass", 0),
-        "unique_dim_customers_customer_id": ("fail", 1),
+        "primary_key_fct_orders_order_id": ("pass", 0),
+        "primary_key_dim_customers_customer_id": ("fail", 1),
     }
     con = connect_working(db)
     try:  # the same order twice in the newest build
@@ -433,4 +434,13 @@ def test_incremental_models_are_tested_on_their_newest_build(
                        where built_at = (select max(built_at) from marts.fct_orders) limit 1""")
     finally:
         con.close()
-    assert _dbt_test(settings, tmp_path / "t2", *tests)["unique_fct_orders_order_id"] == ("fail", 1)
+    key_test = "primary_key_fct_orders_order_id"
+    assert _dbt_test(settings, tmp_path / "t2", *tests)[key_test] == ("fail", 1)
+    con = connect_working(db)
+    try:  # an order without its key in the newest build: the key test fails for it too
+        con.execute("""insert into marts.fct_orders select * replace (null as order_id)
+                       from marts.fct_orders
+                       where built_at = (select max(built_at) from marts.fct_orders) limit 1""")
+    finally:
+        con.close()
+    assert _dbt_test(settings, tmp_path / "t3", *tests)[key_test] == ("fail", 2)
