@@ -1,6 +1,8 @@
 """Great Expectations suites (quality/*.json) on raw tables, per file, plus SQL invariants.
 
-GX is imported lazily (4–5 s) and only when a file needs validating. Each new file is
+GX is imported lazily (4–5 s) and only when a file needs validating; the loader starts
+that import in a background thread as soon as a file is to be loaded (`warm_up`), so it
+runs while DuckDB reads the file (which releases the GIL). Each new file is
 validated once, as a pandas batch of just the columns its suite names (files of more than
 GX_SAMPLE_ROWS records: every k-th record); the verdict is stored in `raw.load_ledger`,
 so unchanged files cost nothing on the next run.
@@ -8,10 +10,12 @@ so unchanged files cost nothing on the next run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -45,8 +49,33 @@ def suite_version(table: str) -> str:
     return hashlib.sha256((QUALITY_DIR / f"{table}.json").read_bytes()).hexdigest()[:12]
 
 
-@lru_cache(maxsize=1)
+_GX_LOCK = threading.Lock()
+
+
 def _gx_batch_definition():
+    with _GX_LOCK:  # the warm-up thread and a validation may ask at the same time
+        return _gx_batch_definition_once()
+
+
+def warm_up() -> None:
+    """Import GX and build its context in a daemon thread (once per process). Errors are
+    left to the validation that needs it, which raises them where they belong."""
+    global _WARMING
+    if _WARMING is None:
+        _WARMING = threading.Thread(target=_warm, name="gx-warm-up", daemon=True)
+        _WARMING.start()
+
+
+_WARMING: threading.Thread | None = None
+
+
+def _warm() -> None:
+    with contextlib.suppress(Exception):  # reported by the validation itself
+        _gx_batch_definition()
+
+
+@lru_cache(maxsize=1)
+def _gx_batch_definition_once():
     import great_expectations as gx
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)

@@ -53,6 +53,7 @@ from pipelines.formats.profiles import (
     normalise_label,
     profiles_for,
 )
+from pipelines.quality import warm_up
 
 EXPORT_SUFFIXES = {".csv", ".txt", ".tsv", ".zip"}
 RACY_NS = 2_000_000_000  # a modification time this close to the stat is not trusted
@@ -449,6 +450,7 @@ def _load_identified(
     mapping: dict[str, int],
     dialect: Dialect,
 ) -> FileResult:
+    warm_up()  # the file's validation needs GX: its import runs while DuckDB loads
     con.execute("begin transaction")
     try:
         _delete_rows(con, rel)
