@@ -51,12 +51,17 @@ sequenced as (
             ) as days_since_previous_order,
             min(order_date) over (partition by customer_id) as first_order_date
         from orders
+        {% if is_incremental() %}
+        -- (a full refresh computes every month: all customers, all orders)
         where customer_id in (
             select customer_id from orders
             where order_date >= (select first_month from first_month_computed)
         )
+        {% endif %}
     ) as o
+    {% if is_incremental() %}
     where order_date >= (select first_month from first_month_computed)
+    {% endif %}
 
 ),
 

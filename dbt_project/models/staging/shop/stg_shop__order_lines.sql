@@ -13,28 +13,33 @@ source as (
 
 ),
 
+-- one window, one sort of the lines by order (design note 30): the file an order is
+-- taken from is the one loaded last (first in this order), and a line's number is its
+-- place among that file's line items with a name or SKU — that file's rows come first,
+-- in file order, so a running count of those rows numbers them. Two windows (the file
+-- per order, then the numbering after the filter) sorted all 10 M lines twice.
 versioned as (
 
     select
         *,
-        first_value(_source_file) over (
-            partition by order_name
-            order by _loaded_at desc, _source_file desc
-        ) as chosen_file
+        first_value(_source_file) over by_version as chosen_file,
+        count(*) filter (where lineitem_name is not null or lineitem_sku is not null)
+            over by_version as line_number
     from source
+    window by_version as (
+        partition by order_name
+        order by _loaded_at desc, _source_file desc, _source_line
+        rows between unbounded preceding and current row
+    )
 
 ),
 
 renamed as (
 
     select
-        order_name || '-' || cast(row_number() over (
-            partition by order_name order by _source_line
-        ) as varchar) as order_line_id,
+        order_name || '-' || cast(line_number as varchar) as order_line_id,
         order_name as order_id,
-        row_number() over (
-            partition by order_name order by _source_line
-        ) as line_number,
+        line_number,
         nullif(trim(lineitem_sku), '') as sku,
         coalesce(
             nullif(split_part(trim(lineitem_sku), '-', 1), ''), '*'
