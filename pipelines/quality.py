@@ -50,6 +50,7 @@ def suite_version(table: str) -> str:
 
 
 _GX_LOCK = threading.Lock()
+_WARMING: threading.Thread | None = None  # the warm-up thread, once started
 
 
 def _gx_batch_definition():
@@ -64,9 +65,6 @@ def warm_up() -> None:
     if _WARMING is None:
         _WARMING = threading.Thread(target=_warm, name="gx-warm-up", daemon=True)
         _WARMING.start()
-
-
-_WARMING: threading.Thread | None = None
 
 
 def _warm() -> None:

@@ -103,3 +103,23 @@ def test_large_files_are_validated_on_a_spread_sample(con, tmp_path: Path, monke
     assert not outcome.passed
     assert "on 1 in 4 of 40 records" in outcome.description
     assert "regex(email): 10 rows fail" in outcome.description
+
+
+def test_loading_a_file_warms_up_gx_once_in_the_background(con, tmp_path: Path, monkeypatch):
+    """Design note 30: the loader starts GX's import and context beside the load; one
+    thread per process, and the validation after it uses the context it built."""
+    import pipelines.quality as quality
+
+    monkeypatch.setattr(quality, "_WARMING", None)
+    quality._gx_batch_definition_once.cache_clear()
+    feedback(tmp_path, ["anna@example.com,2026-09-01,9,gut"])
+    load_source(con, tmp_path, "crm", T0)
+    first = quality._WARMING
+    assert first is not None and first.name == "gx-warm-up"
+    quality.warm_up()  # a second file: no second thread
+    assert quality._WARMING is first
+    first.join(timeout=120)
+    assert quality._gx_batch_definition_once.cache_info().currsize == 1
+    outcome = check_table(con, "crm__feedback")
+    assert outcome.passed and outcome.files_checked == 1
+    assert quality._gx_batch_definition_once.cache_info().hits >= 1  # the warm context
