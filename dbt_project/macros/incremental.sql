@@ -46,11 +46,20 @@
         or snapshot_date not in (select {{ this_date }} from {{ this }})
 {%- endmacro %}
 
-{#- The CTEs `wanted` (the month ends to compute) and `history` (their lifecycle rows plus
-    those of the month end before, for month-on-month moves) of a model built on the
-    lifecycle history; expects a CTE `history_all` selecting all of `history`
-    (kpi_monthly, lifecycle_transitions). -#}
+{#- The CTEs `history_all` (all of `history`), `wanted` (the month ends to compute) and
+    `history` (their lifecycle rows plus those of the month end before, for month-on-month
+    moves) of a model built on the lifecycle history (kpi_monthly, lifecycle_transitions).
+    `history_all` is read three times (month ends wanted, the month end before them, the
+    rows), so DuckDB would materialise it — all 15 M rows of L with every column — before
+    any filter; not materialised, each read takes its columns and month ends (design
+    note 30). -#}
 {% macro history_months_to_compute(history) -%}
+history_all as not materialized (
+
+    select * from {{ history }}
+
+),
+
 {% if is_incremental() %}
 wanted as (
 

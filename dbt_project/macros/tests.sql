@@ -7,12 +7,12 @@
     - row-level tests (not_null, accepted_values, expression_is_true, relationships from
       the child side) passed for the older rows when those were built, and a run never
       changes an older row without rewriting it (delete + insert), which stamps it anew;
-    - uniqueness (`unique`, `primary_key`): every key tested on these models determines the model's
-      `unique_key` (`order_line_id` = `<order_id>-<n>`, `customer_snapshot_id` =
-      `<customer_id>|<snapshot_date>`, `transition_id` = `<month_end>|<from>|<to>`, the
-      others are the unique_key itself). delete +
-      insert first removes all rows of the keys in the batch, so two rows with the same
-      tested key are either both old (tested before) or both in the batch.
+    - uniqueness (`unique`, `primary_key`): every key tested on these models determines
+      the model's `unique_key` (`order_line_id` = `<order_id>-<n>`, `customer_snapshot_id`
+      = `<customer_id>|<snapshot_date>`, `transition_id` = `<month_end>|<from>|<to>`, the
+      others are the unique_key itself). delete + insert first removes all rows of the
+      keys in the batch, so two rows with the same tested key are either both old (tested
+      before) or both in the batch.
     Models without `built_at` and every non-incremental model are tested whole, and a
     test's own `where` config still applies. -#}
 {% macro get_where_subquery(relation) -%}

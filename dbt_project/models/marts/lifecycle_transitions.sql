@@ -10,14 +10,6 @@
 
 with
 
--- read three times below (month ends wanted, previous month end, rows); not
--- materialised: DuckDB first copied all 15 M history rows with every column (design note 30)
-history_all as not materialized (
-
-    select * from {{ ref('customer_lifecycle_history') }}
-
-),
-
 {{ history_months_to_compute(ref('customer_lifecycle_history')) }}
 
 paired as (
