@@ -2,8 +2,10 @@
 
 
 import os
+import re
 import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -29,6 +31,10 @@ from pipelines.locking import build_lock
 from pipelines.resources import KundenOrbitResource
 
 SEEDS_AFTER = raw_key("shop__orders")
+# dbt step folders (target/<op>-<run>-<id>/: compiled SQL, run_results.json, dbt.log) kept
+# from earlier runs, besides every folder of the current run: two runs of two steps.
+KEEP_TARGET_DIRS = 4
+STEP_FOLDER = re.compile(r"(?P<op>\w+)-(?P<run>[0-9a-f]{7})-[0-9a-f]{7}")
 # Models that read the environment or the clock, not only their inputs: always built.
 # int_analysis_date is the one place the as-of date is decided (design note 5).
 READS_ENVIRONMENT = frozenset({"int_analysis_date"})
@@ -115,6 +121,8 @@ def kundenorbit_dbt_models(
         invocation = dbt.cli(args, context=context)
         yield from invocation.stream()
         record_build(settings, step, ledger)
+        # under the build lock: no other step is writing into a folder it may remove
+        prune_target_dirs(dbt_project.project_dir / invocation.target_path)
     keep_partial_parse(invocation.target_path)
 
 
@@ -206,3 +214,26 @@ def keep_partial_parse(target_path) -> None:
         os.replace(tmp, shared)
     except OSError:  # an optimisation only; never fail a build over it
         tmp.unlink(missing_ok=True)
+
+
+def prune_target_dirs(current, keep: int = KEEP_TARGET_DIRS) -> list:
+    """dagster-dbt gives every dbt step its own folder, `target/<op>-<run id>-<random>/`
+    (the op is `kundenorbit_dbt_models`, `kundenorbit_dbt_models_2`, … one per step),
+    ~7 MB each, and never removes one: a daily schedule grew the project by ~14 MB a day
+    (4 GB after the bench rounds). After a step, keep every folder of the current run
+    (`make bench` reads their run_results.json after the job) and the newest `keep` of
+    earlier runs, for looking into the last builds; remove the others. Other entries of
+    target/ (manifest, docs, `make manifest`'s compiled/) are not step folders and stay.
+    Returns the removed folders."""
+    current = Path(current)
+    run = STEP_FOLDER.fullmatch(current.name)["run"]
+    earlier = []
+    for path in current.parent.iterdir():
+        match = STEP_FOLDER.fullmatch(path.name)
+        if match and match["run"] != run and path.is_dir():
+            earlier.append((path.stat().st_mtime, path))
+    earlier.sort(reverse=True)
+    removed = [path for _, path in earlier[keep:]]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    return removed

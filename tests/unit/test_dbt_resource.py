@@ -61,3 +61,32 @@ def test_only_steps_with_event_level_models_count_as_big_rebuilds():
     assert not rebuilds_event_tables([dg.AssetKey(["marts", "customer_value"]),
                                       dg.AssetKey(["marts", "next_best_actions"]),
                                       dg.AssetKey(["config", "cost_rates"])])
+
+
+def test_a_step_keeps_its_runs_folders_and_the_newest_earlier_ones(tmp_path):
+    import os
+
+    from pipelines.transform import prune_target_dirs
+
+    # six earlier steps of three runs (oldest first), then the current run's two steps
+    steps = ["kundenorbit_dbt_models", "kundenorbit_dbt_models_2"]
+    earlier = [tmp_path / f"{steps[i % 2]}-{i // 2:07x}-{i:07x}" for i in range(6)]
+    this_run = [tmp_path / f"{op}-cafe123-{i:07x}" for i, op in enumerate(steps)]
+    for age, path in enumerate(reversed(earlier + this_run)):
+        (path / "compiled").mkdir(parents=True)
+        (path / "run_results.json").write_text("{}")
+        os.utime(path, (1_700_000_000 - age * 60,) * 2)
+    # this run's first step is older than every earlier step: still kept
+    os.utime(this_run[0], (1_600_000_000,) * 2)
+    others = [tmp_path / "compiled", tmp_path / "run", tmp_path / "kundenorbit_dbt_models-x",
+              tmp_path / "manifest.json"]
+    for path in others[:3]:
+        path.mkdir()
+    others[3].write_text("{}")
+
+    removed = prune_target_dirs(this_run[1], keep=4)
+
+    assert sorted(removed) == earlier[:2]  # the oldest run's two steps
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in earlier[2:] + this_run + others)
+    assert prune_target_dirs(this_run[1], keep=4) == []  # nothing more to remove
