@@ -46,20 +46,13 @@
         or snapshot_date not in (select {{ this_date }} from {{ this }})
 {%- endmacro %}
 
-{#- The CTEs `history_all` (all of `history`), `wanted` (the month ends to compute) and
-    `history` (their lifecycle rows plus those of the month end before, for month-on-month
-    moves) of a model built on the lifecycle history (kpi_monthly, lifecycle_transitions).
-    `history_all` is read three times (month ends wanted, the month end before them, the
-    rows), so DuckDB would materialise it — all 15 M rows of L with every column — before
-    any filter; not materialised, each read takes its columns and month ends (design
-    note 30). -#}
+{#- The CTEs `wanted` (the month ends to compute) and `history` (their lifecycle rows) of a
+    model built on the lifecycle history (kpi_monthly, lifecycle_transitions); each row
+    carries the customer's stage at the month end before (`previous_stage`), so no month
+    end outside `wanted` is read. `history` is not materialised: a model reads it more
+    than once, and DuckDB would otherwise copy it, all 15.5 M rows of L with every column,
+    before any read takes its columns (design note 30). -#}
 {% macro history_months_to_compute(history) -%}
-history_all as not materialized (
-
-    select * from {{ history }}
-
-),
-
 {% if is_incremental() %}
 wanted as (
 
@@ -67,26 +60,22 @@ wanted as (
 
 ),
 
-history as (
+history as not materialized (
 
-    select * from history_all
-    where snapshot_date >= coalesce(
-        (select max(snapshot_date) from history_all
-            where snapshot_date < (select min(snapshot_date) from wanted)),
-        (select min(snapshot_date) from wanted)
-    )
+    select * from {{ history }}
+    where snapshot_date in (select snapshot_date from wanted)
 
 ),
 {% else %}
-history as (
+wanted as (
 
-    select * from history_all
+    select distinct snapshot_date from {{ history }}
 
 ),
 
-wanted as (
+history as not materialized (
 
-    select distinct snapshot_date from history
+    select * from {{ history }}
 
 ),
 {% endif %}

@@ -34,12 +34,16 @@ orders as (
 
 snapshot_dates as (
 
-    select * from {{ ref('int_lifecycle_snapshot_dates') }}
+    select
+        snapshot_date,
+        lag(snapshot_date) over (order by snapshot_date) as previous_snapshot_date
+    from {{ ref('int_lifecycle_snapshot_dates') }}
 
 ),
 
 snapshots as (
 
+    -- the snapshot dates this build writes
     select * from snapshot_dates
     {% if is_incremental() %}
     where snapshot_date >= (
@@ -54,6 +58,15 @@ snapshots as (
     )
         or snapshot_date not in (select distinct snapshot_date from {{ this }})
     {% endif %}
+
+),
+
+computed as (
+
+    -- and the one before each, for the stage a customer had there (previous_stage)
+    select snapshot_date from snapshots
+    union
+    select previous_snapshot_date from snapshots where previous_snapshot_date is not null
 
 ),
 
@@ -94,7 +107,7 @@ history as (
         order_dates.order_date as last_order_date,
         order_dates.order_date - order_dates.previous_order_date as last_gap_days
     from order_dates
-    inner join snapshots
+    inner join computed as snapshots
         on snapshots.snapshot_date >= order_dates.order_date
         and snapshots.snapshot_date < order_dates.next_order_date
 
@@ -163,6 +176,20 @@ staged as (
         end as lifecycle_stage
     from with_rhythm
 
+),
+
+sequenced as (
+
+    -- a buyer has a row at every snapshot from the first order on, so the row before is
+    -- the snapshot before (none: not a buyer yet). Computed here once, not in each model
+    -- that counts moves between month ends (kpi_monthly, lifecycle_transitions).
+    select
+        *,
+        lag(lifecycle_stage) over (
+            partition by customer_id order by snapshot_date
+        ) as previous_stage
+    from staged
+
 )
 
 select
@@ -170,6 +197,7 @@ select
     customer_id,
     snapshot_date,
     lifecycle_stage,
+    previous_stage,
     orders_to_date,
     first_order_date,
     last_order_date,
@@ -178,4 +206,7 @@ select
     round(days_since_last_order / own_rhythm_days, 2) as overdue_ratio,
     unsubscribed_recently,
     {{ build_time() }} as built_at
-from staged
+from sequenced
+{% if is_incremental() %}
+where snapshot_date in (select snapshot_date from snapshots)
+{% endif %}

@@ -68,36 +68,17 @@ stages as (
         count(*) filter (where lifecycle_stage = 'churned') as churned_customers,
         count(*) filter (where lifecycle_stage = 'reactivated') as reactivated_customers,
         count(*) as buyers_to_date,
-        count(*) filter (where orders_to_date >= 2) as repeat_buyers_to_date
-    from history
-    where snapshot_date in (select snapshot_date from wanted)
-    group by snapshot_date
-
-),
-
-moves as (
-
-    select
-        snapshot_date as month_end,
-        count(*) filter (where prev_stage is not null and prev_stage <> 'churned')
-            as base_customers,
+        count(*) filter (where orders_to_date >= 2) as repeat_buyers_to_date,
+        -- moves since the month end before (previous_stage null: not a buyer then)
+        count(*) filter (where previous_stage <> 'churned') as base_customers,
         count(*) filter (
-            where prev_stage is not null and prev_stage <> 'churned'
-                and lifecycle_stage <> 'churned'
+            where previous_stage <> 'churned' and lifecycle_stage <> 'churned'
         ) as retained_customers,
-        count(*) filter (where lifecycle_stage = 'churned' and prev_stage <> 'churned')
+        count(*) filter (where lifecycle_stage = 'churned' and previous_stage <> 'churned')
             as churned_this_month,
         count(*) filter (where lifecycle_stage = 'reactivated'
-            and prev_stage is distinct from 'reactivated') as reactivated_this_month
-    from (
-        select
-            *,
-            lag(lifecycle_stage) over (
-                partition by customer_id order by snapshot_date
-            ) as prev_stage
-        from history
-    ) as h
-    where snapshot_date in (select snapshot_date from wanted)
+            and previous_stage is distinct from 'reactivated') as reactivated_this_month
+    from history
     group by snapshot_date
 
 ),
@@ -137,11 +118,11 @@ final as (
         stages.at_risk_customers,
         stages.churned_customers,
         stages.reactivated_customers,
-        moves.churned_this_month,
-        moves.reactivated_this_month,
-        round(moves.retained_customers / nullif(moves.base_customers, 0), 4)
+        stages.churned_this_month,
+        stages.reactivated_this_month,
+        round(stages.retained_customers / nullif(stages.base_customers, 0), 4)
             as retention_rate,
-        round(1 - moves.retained_customers / nullif(moves.base_customers, 0), 4)
+        round(1 - stages.retained_customers / nullif(stages.base_customers, 0), 4)
             as churn_rate,
         round(stages.repeat_buyers_to_date / stages.buyers_to_date, 4)
             as repeat_purchase_rate,
@@ -157,8 +138,6 @@ final as (
             as net_revenue_existing_customers_eur,
         {{ build_time() }} as built_at
     from stages
-    left join moves
-        on stages.month_end = moves.month_end
     left join monthly_orders
         on stages.month_end = monthly_orders.month_end
 

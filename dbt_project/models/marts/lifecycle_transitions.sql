@@ -12,29 +12,14 @@ with
 
 {{ history_months_to_compute(ref('customer_lifecycle_history')) }}
 
-paired as (
-
-    select
-        customer_id,
-        snapshot_date,
-        lifecycle_stage as to_stage,
-        coalesce(
-            lag(lifecycle_stage) over (partition by customer_id order by snapshot_date),
-            'prospect'
-        ) as from_stage
-    from history
-
-),
-
 final as (
 
     select
         snapshot_date as month_end,
-        from_stage,
-        to_stage,
+        coalesce(previous_stage, 'prospect') as from_stage,
+        lifecycle_stage as to_stage,
         count(*) as customers
-    from paired
-    where snapshot_date in (select snapshot_date from wanted)
+    from history
     group by 1, 2, 3
 
 )
