@@ -49,20 +49,6 @@ def test_builds_use_two_threads_unless_told_otherwise(monkeypatch):
             build_threads()
 
 
-def test_only_steps_with_event_level_models_count_as_big_rebuilds():
-    import dagster as dg
-
-    from pipelines.transform import rebuilds_event_tables
-
-    assert rebuilds_event_tables([dg.AssetKey(["marts", "fct_orders"]),
-                                  dg.AssetKey(["marts", "dim_customers"])])
-    assert rebuilds_event_tables([dg.AssetKey(["audit", "int_identities_matched"])])
-    # the customer-level step after the CLV fit, and the seeds
-    assert not rebuilds_event_tables([dg.AssetKey(["marts", "customer_value"]),
-                                      dg.AssetKey(["marts", "next_best_actions"]),
-                                      dg.AssetKey(["config", "cost_rates"])])
-
-
 def test_a_step_keeps_its_runs_folders_and_the_newest_earlier_ones(tmp_path):
     import os
 
