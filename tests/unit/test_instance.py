@@ -13,6 +13,7 @@ import pytest
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from pipelines import instance as instance_module
+from pipelines.errors import ConfigError
 from pipelines.instance import KEEP_ENGINES, KundenOrbitEventLogStorage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,7 +57,7 @@ def test_a_run_is_stored_and_read_back_with_two_engines_for_all_its_events(home,
     with _instance() as inst:
         result = JOB.execute_in_process(instance=inst)
         events = inst.all_logs(result.run_id)
-        # the run's own database and the index database; dozens of events through them
+        # the run's own database and the index database; every event of the run through them
         assert len(set(built)) == len(built) == 2
         assert len(events) >= 15
         messages = [e.user_message for e in events if not e.is_dagster_event]
@@ -101,5 +102,5 @@ def test_only_the_most_recently_used_engines_stay_open(home):
 
 def test_without_dagster_home_the_message_says_what_is_missing(monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    with pytest.raises(Exception, match="DAGSTER_HOME is not set"):
+    with pytest.raises(ConfigError, match="DAGSTER_HOME is not set"):
         KundenOrbitEventLogStorage.from_config_value(None, {})
