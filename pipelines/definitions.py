@@ -75,25 +75,27 @@ def audience_exports(kundenorbit: KundenOrbitResource) -> dg.MaterializeResult:
     })
 
 
-@dg.asset_check(asset=audience_exports, name="no_marketing_without_consent", blocking=True)
-def no_marketing_without_consent(kundenorbit: KundenOrbitResource) -> dg.AssetCheckResult:
-    """Every address in a marketing audience has marketing consent."""
+@dg.multi_asset_check(specs=[
+    dg.AssetCheckSpec("no_marketing_without_consent", asset=audience_exports, blocking=True,
+                      description="Every address in a marketing audience has marketing consent."),
+    dg.AssetCheckSpec("no_unsubscribed_or_cleaned", asset=audience_exports, blocking=True,
+                      description="Nobody unsubscribed or cleaned in the newsletter tool is in a "
+                                  "marketing audience."),
+])
+def audience_consent_checks(kundenorbit: KundenOrbitResource):
+    """Both consent checks from one re-read of the written files (one step; each on its
+    own read the same files and tables: 0.4 s each on L, design note 33)."""
     settings = kundenorbit.settings()
     result = check_audiences(settings.warehouse, settings.exports_dir)
-    return dg.AssetCheckResult(
+    yield dg.AssetCheckResult(
+        asset_key=audience_exports.key, check_name="no_marketing_without_consent",
         passed=not result.without_consent,
         description=("; ".join(result.without_consent[:20]) or
                      f"{result.rows_checked} addresses in {result.files_checked} files have consent"),
         metadata={"violations": len(result.without_consent)},
     )
-
-
-@dg.asset_check(asset=audience_exports, name="no_unsubscribed_or_cleaned", blocking=True)
-def no_unsubscribed_or_cleaned(kundenorbit: KundenOrbitResource) -> dg.AssetCheckResult:
-    """Nobody unsubscribed or cleaned in the newsletter tool is in a marketing audience."""
-    settings = kundenorbit.settings()
-    result = check_audiences(settings.warehouse, settings.exports_dir)
-    return dg.AssetCheckResult(
+    yield dg.AssetCheckResult(
+        asset_key=audience_exports.key, check_name="no_unsubscribed_or_cleaned",
         passed=not result.unsubscribed_or_cleaned,
         description=("; ".join(result.unsubscribed_or_cleaned[:20]) or
                      f"none of {result.rows_checked} addresses is unsubscribed or cleaned"),
@@ -121,7 +123,7 @@ defs = dg.Definitions(
         dbt_docs_site,
         audience_exports,
     ],
-    asset_checks=[no_marketing_without_consent, no_unsubscribed_or_cleaned],
+    asset_checks=[audience_consent_checks],
     jobs=[kundenorbit_job],
     schedules=[daily_refresh],
     sensors=[raw_files_sensor],

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
-MAILCHIMP_COLUMNS = ["Email Address", "First Name", "Last Name", "TAGS"]
-HUBSPOT_COLUMNS = ["Email", "First Name", "Last Name", "Phone Number", "Company Name",
-                   "Next Best Action", "Reason"]
+# (column of the file, its SQL over the audience rows)
+MAILCHIMP_COLUMNS = [("Email Address", "email"), ("First Name", "first_name"),
+                     ("Last Name", "last_name"), ("TAGS", "'kundenorbit-' || action")]
+HUBSPOT_COLUMNS = [("Email", "email"), ("First Name", "first_name"), ("Last Name", "last_name"),
+                   ("Phone Number", "phone"), ("Company Name", "company_name"),
+                   ("Next Best Action", "label_en"), ("Reason", "reason")]
 CALL_LIST = "call_list"
 
 
@@ -29,51 +31,49 @@ class AudienceCheck:
     rows_checked: int
 
 
-def _atomic_write(frame: pl.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    frame.write_csv(tmp)
-    os.replace(tmp, path)
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def export_audiences(warehouse: Path, out_dir: Path) -> dict[str, int]:
-    """Write every audience file (header only when empty) → rows per file."""
+    """Write every audience file (header only when empty) → rows per file. DuckDB writes
+    the files itself: the rows never pass through Python (fetched as tuples into a frame,
+    the 0.67 M rows of L took 1.9 s; design note 33). Each file is written beside its
+    final name and moved into place, so a reader never sees half a file."""
     out_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        audiences = [a for (a,) in con.execute(
+        audiences = sorted(a for (a,) in con.execute(
             "select distinct audience from config.action_catalogue where audience <> 'none'"
-        ).fetchall()]
-        rows = con.execute(
-            """select n.audience, n.action, n.label_en, n.reason, c.email, c.first_name,
-                      c.last_name, c.phone, d.company_name
+        ).fetchall())
+        con.execute(
+            """create temp table audience_rows as
+            select n.audience, n.action, n.label_en, n.reason, c.email, c.first_name,
+                   c.last_name, c.phone, d.company_name
             from marts.next_best_actions n
             join pii.customer_contacts c using (customer_id)
             join marts.dim_customers d using (customer_id)
             where n.audience <> 'none' and c.email is not null
               and (n.audience = ?
                    or (d.has_marketing_consent
-                       and d.newsletter_status not in ('unsubscribed', 'cleaned')))
-            order by n.audience, c.email""", [CALL_LIST]).fetchall()
+                       and d.newsletter_status not in ('unsubscribed', 'cleaned')))""",
+            [CALL_LIST])
+        counts = dict(con.execute(
+            "select audience, count(*) from audience_rows group by audience").fetchall())
+        written = {}
+        for audience in audiences:
+            path = out_dir / f"{audience}.csv"
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            columns = ", ".join(f'{sql} as "{name}"' for name, sql in (
+                HUBSPOT_COLUMNS if audience == CALL_LIST else MAILCHIMP_COLUMNS))
+            con.execute(
+                f"""copy (select {columns} from audience_rows
+                          where audience = {_literal(audience)} order by email)
+                to {_literal(str(tmp))} (format csv, header true)""")
+            os.replace(tmp, path)
+            written[audience] = counts.get(audience, 0)
     finally:
         con.close()
-    frame = pl.DataFrame(rows, orient="row", schema=[
-        "audience", "action", "label", "reason", "email", "first", "last", "phone", "company"])
-    written = {}
-    for audience in sorted(audiences):
-        part = frame.filter(pl.col("audience") == audience)
-        if audience == CALL_LIST:
-            out = part.select(
-                pl.col("email").alias("Email"), pl.col("first").alias("First Name"),
-                pl.col("last").alias("Last Name"), pl.col("phone").alias("Phone Number"),
-                pl.col("company").alias("Company Name"),
-                pl.col("label").alias("Next Best Action"), pl.col("reason").alias("Reason"))
-        else:
-            out = part.select(
-                pl.col("email").alias("Email Address"), pl.col("first").alias("First Name"),
-                pl.col("last").alias("Last Name"),
-                pl.format("kundenorbit-{}", pl.col("action")).alias("TAGS"))
-        _atomic_write(out, out_dir / f"{audience}.csv")
-        written[audience] = out.height
     return written
 
 

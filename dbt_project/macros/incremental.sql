@@ -4,13 +4,22 @@
 {#- The rows an incremental run reads: those of files loaded after the newest load time
     already in this table, and — for models cut at the analysis date — those dated after
     the newest date in this table (a later analysis date brings them into scope). Renders
-    a WHERE clause in incremental runs, nothing otherwise. -#}
+    a WHERE clause in incremental runs, nothing otherwise. `since` (optional): the UTC
+    timestamp whose local day `date` is; only rows at or after the newest date's UTC
+    midnight are converted (a local day after D starts at D 10:00 UTC at the earliest,
+    offsets being at most +14 h): converting all 6 M orders' times to find none took
+    0.4–1.1 s of every incremental run on L (design note 33). -#}
 {% macro incremental_batch(loaded_at='_loaded_at', this_loaded_at='_loaded_at',
-                           date=none, this_date=none) -%}
+                           date=none, this_date=none, since=none) -%}
     {%- if is_incremental() %}
     where {{ loaded_at }} > (select coalesce(max({{ this_loaded_at }}), '-infinity') from {{ this }})
         {%- if date is not none %}
-        or {{ date }} > (select coalesce(max({{ this_date }}), '-infinity') from {{ this }})
+        {%- set newest_date = '(select coalesce(max(' ~ this_date ~ "), '-infinity') from " ~ this ~ ')' %}
+        {%- if since is not none %}
+        or ({{ since }} >= cast({{ newest_date }} as timestamp) and {{ date }} > {{ newest_date }})
+        {%- else %}
+        or {{ date }} > {{ newest_date }}
+        {%- endif %}
         {%- endif %}
     {%- endif %}
 {%- endmacro %}

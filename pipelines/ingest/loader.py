@@ -4,7 +4,8 @@ For each export file:
 
 1. sha256 → `raw.load_ledger`: an unchanged file is skipped, an identical copy under
    another name is recorded as `duplicate`, a changed file replaces its earlier rows.
-   A file whose size and modification time (ns) are the ledger's is not hashed again.
+   A file whose size and modification time (ns) are the ledger's is not hashed again;
+   a ZIP archive whose size and time are those its members were read from is not opened.
 2. encoding + delimiter detection, transcoding to UTF-8 (`formats.dialect`).
 3. profile match on the header (`formats.profiles`); a file no profile fits is refused.
 4. DuckDB `read_csv` (all text, `store_rejects`): ragged records → `raw.rejected_rows`.
@@ -157,6 +158,8 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     # working databases from before the ledger kept the modification time
     con.execute("alter table raw.load_ledger add column if not exists mtime_ns bigint")
     con.execute("alter table raw.load_ledger add column if not exists rows_erased bigint")
+    # a ZIP member's row: the archive's size and modification time when it was read
+    con.execute("alter table raw.load_ledger add column if not exists archive_stat varchar")
     con.execute(
         """
         create table if not exists raw.rejected_rows (
@@ -322,6 +325,25 @@ def _load_zip(
     loaded_at: dt.datetime,
     tmp_dir: Path,
 ) -> Iterator[FileResult]:
+    # an archive with the size and modification time its members were read from is not
+    # opened again (no CRC check, no extraction, no hashing of its members): the rule of
+    # `_load_one` for plain files, applied to the archive. ~0.7 s a run for the 86 MB of
+    # members in L's audience export (design note 33).
+    stat_at = time.time_ns()
+    st = path.stat()
+    archive_stat = (f"{st.st_size}:{st.st_mtime_ns}"
+                    if st.st_mtime_ns < stat_at - RACY_NS else None)
+    if archive_stat is not None:
+        known = con.execute(
+            """select source_file, entity, status, archive_stat from raw.load_ledger
+            where starts_with(source_file, ?) and status <> 'removed' order by 1""",
+            [f"{rel}!"]).fetchall()
+        if known and all(status in KEPT_STATUSES and stat == archive_stat
+                         for _, _, status, stat in known):
+            for member_rel, entity, _, _ in known:
+                yield FileResult(member_rel, entity, "unchanged",
+                                 message="unchanged since last load")
+            return
     try:
         with zipfile.ZipFile(path) as zf:
             members = [m for m in zf.infolist() if not m.is_dir()]
@@ -341,6 +363,10 @@ def _load_zip(
                 with zf.open(m) as src, target.open("wb") as dst:
                     shutil.copyfileobj(src, dst)
                 yield _load_one(con, target, member_rel, source, loaded_at, tmp_dir)
+        # every member read: remember which archive they came from (none when its time
+        # is too recent to trust, so the next run opens it again)
+        con.execute("update raw.load_ledger set archive_stat = ? where starts_with(source_file, ?)",
+                    [archive_stat, f"{rel}!"])
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
         yield _refuse(con, rel, source, loaded_at, ExportFormatError(
             rel, f"cannot open the ZIP archive ({exc})",
@@ -392,7 +418,8 @@ def _load_one(
     # taken before the file is read, so a change while it is read shows on the next run.
     # A time less than RACY_NS before the stat is not kept (as git does for its index):
     # file systems tick in milliseconds, so a rewrite within the same tick could keep
-    # it. ZIP members are temporary copies: they are always hashed.
+    # it. ZIP members are temporary copies: they are always hashed (`_load_zip` skips
+    # an archive whose own size and time are unchanged).
     stat_at = time.time_ns()
     st = path.stat()
     trusted = "!" not in rel and st.st_mtime_ns < stat_at - RACY_NS

@@ -230,6 +230,44 @@ def test_mailchimp_zip_members_get_their_status(con, tmp_path: Path):
     assert statuses["newsletter/members_export_ab12.zip!readme.pdf"] == "ignored"
 
 
+def test_zip_with_the_size_and_time_its_members_were_read_from_is_not_opened_again(
+        con, tmp_path, monkeypatch):
+    head = "Email Address,First Name,Last Name,MEMBER_RATING,OPTIN_TIME,LEID\n"
+    zpath = tmp_path / "newsletter" / "members_export_ab12.zip"
+    zpath.parent.mkdir(parents=True)
+
+    def write(rows: str, at_s: int) -> None:
+        with zipfile.ZipFile(zpath, "w") as zf:
+            zf.writestr("subscribed_members_export_ab12.csv", head + rows)
+            zf.writestr("readme.pdf", b"%PDF")
+        os.utime(zpath, ns=(at_s * 10**9, at_s * 10**9))  # an old export
+
+    write("a@b.de,A,B,3,2025-01-01 10:00:00,1\n", 1_700_000_000)
+    hashed = _hashes(monkeypatch)
+    load_source(con, tmp_path, "newsletter", T0)
+    assert len(hashed) == 1  # the CSV member (the PDF is ignored unread)
+    again = load_source(con, tmp_path, "newsletter", T1)
+    assert {f.source_file: f.status for f in again.files} == {
+        "newsletter/members_export_ab12.zip!readme.pdf": "unchanged",
+        "newsletter/members_export_ab12.zip!subscribed_members_export_ab12.csv": "unchanged"}
+    assert len(hashed) == 1  # not extracted, not hashed
+    assert con.execute("select count(*) from raw.newsletter__members").fetchone()[0] == 1
+    # a new download (another time): opened, its members read again, the old rows replaced
+    write("a@b.de,A,B,3,2025-01-01 10:00:00,1\nc@d.de,C,D,2,2025-02-01 10:00:00,2\n",
+          1_700_000_100)
+    third = load_source(con, tmp_path, "newsletter", T1)
+    assert [f.status for f in third.files if f.source_file.endswith(".csv")] == ["loaded"]
+    assert con.execute("select count(*) from raw.newsletter__members").fetchone()[0] == 2
+    # a member refused last time: the archive is opened again on every run
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.writestr("subscribed_members_export_ab12.csv", "Foo,Bar\n1,2\n")
+    os.utime(zpath, ns=(1_700_000_200 * 10**9, 1_700_000_200 * 10**9))
+    assert [f.status for f in load_source(con, tmp_path, "newsletter", T1).files] == [
+        "refused", "removed"]  # the refused member, the PDF no longer in the archive
+    assert [f.status for f in load_source(con, tmp_path, "newsletter", T1).files] == ["refused"]
+    assert len(hashed) == 4
+
+
 def test_truncated_zip_is_refused(con, tmp_path: Path):
     zpath = tmp_path / "newsletter" / "members.zip"
     zpath.parent.mkdir(parents=True)

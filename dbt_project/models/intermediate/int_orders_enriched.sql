@@ -13,7 +13,7 @@ with
 orders as (
 
     select * from {{ ref('stg_shop__orders') }}
-    {{ incremental_batch(date=local_date('ordered_at'), this_date='order_date') }}
+    {{ incremental_batch(date=local_date('ordered_at'), this_date='order_date', since='ordered_at') }}
 
 ),
 
