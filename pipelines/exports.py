@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.sql import sql_literal
+
 # (column of the file, its SQL over the audience rows)
 MAILCHIMP_COLUMNS = [("Email Address", "email"), ("First Name", "first_name"),
                      ("Last Name", "last_name"), ("TAGS", "'kundenorbit-' || action")]
@@ -29,10 +31,6 @@ class AudienceCheck:
     unsubscribed_or_cleaned: list[str]
     files_checked: int
     rows_checked: int
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def export_audiences(warehouse: Path, out_dir: Path) -> dict[str, int]:
@@ -58,20 +56,18 @@ def export_audiences(warehouse: Path, out_dir: Path) -> dict[str, int]:
                    or (d.has_marketing_consent
                        and d.newsletter_status not in ('unsubscribed', 'cleaned')))""",
             [CALL_LIST])
-        counts = dict(con.execute(
-            "select audience, count(*) from audience_rows group by audience").fetchall())
         written = {}
         for audience in audiences:
             path = out_dir / f"{audience}.csv"
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             columns = ", ".join(f'{sql} as "{name}"' for name, sql in (
                 HUBSPOT_COLUMNS if audience == CALL_LIST else MAILCHIMP_COLUMNS))
-            con.execute(
+            (rows,) = con.execute(
                 f"""copy (select {columns} from audience_rows
-                          where audience = {_literal(audience)} order by email)
-                to {_literal(str(tmp))} (format csv, header true)""")
+                          where audience = {sql_literal(audience)} order by email)
+                to {sql_literal(str(tmp))} (format csv, header true)""").fetchone()
             os.replace(tmp, path)
-            written[audience] = counts.get(audience, 0)
+            written[audience] = rows  # COPY returns the rows it wrote
     finally:
         con.close()
     return written

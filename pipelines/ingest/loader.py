@@ -55,6 +55,7 @@ from pipelines.formats.profiles import (
     profiles_for,
 )
 from pipelines.quality import warm_up
+from pipelines.sql import sql_literal as _q
 
 EXPORT_SUFFIXES = {".csv", ".txt", ".tsv", ".zip"}
 RACY_NS = 2_000_000_000  # a modification time this close to the stat is not trusted
@@ -577,9 +578,6 @@ def _identify_utf8(
 def _utf16_like(head: bytes) -> bool:
     return head[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(head) > 3 and head[1] == 0)
 
-
-def _q(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
 
 
 def _load_csv(
