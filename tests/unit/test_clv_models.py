@@ -350,3 +350,77 @@ def test_gamma_gamma_analytic_gradient_matches_finite_differences(cdnow_summary,
     err = check_grad(lambda z: gamma_gamma._neg_ll_and_grad(z, d)[0],
                      lambda z: gamma_gamma._neg_ll_and_grad(z, d)[1], np.log(theta))
     assert err < 1e-5
+
+
+# ---------------------------------------------------------------- the dbt Python models' helpers
+
+
+@pytest.fixture
+def inputs_table(cdnow_summary):
+    """CDNOW's inputs as a DuckDB table `int_clv_inputs` (what dbt.ref hands a model)."""
+    import duckdb
+
+    from pipelines.models import clv
+
+    con = duckdb.connect()
+    clv.as_relation(con, "inputs", clv_inputs(cdnow_summary)).create("int_clv_inputs")
+    yield con
+    con.close()
+
+
+def test_the_fit_is_shared_by_the_models_of_one_build(inputs_table, monkeypatch):
+    from pipelines.models import clv
+
+    fits = []
+    real = clv.compute
+    monkeypatch.setattr(clv, "compute", lambda inputs, config: fits.append(inputs.height) or real(inputs, config))
+    monkeypatch.setattr(clv, "_runs", {})
+    rel = inputs_table.table("int_clv_inputs")
+    first, key = clv.dbt_run(rel)
+    again, same_key = clv.dbt_run(inputs_table.table("int_clv_inputs"))
+    assert fits == [2357] and again is first and same_key == key
+    # the same rows in another order: the same fingerprint; one value changed: a new fit
+    assert clv.fingerprint(rel.order("customer_id desc"), ClvConfig()) == key
+    inputs_table.execute("update int_clv_inputs set frequency = frequency + 1 where customer_id = 'c1'")
+    changed, new_key = clv.dbt_run(inputs_table.table("int_clv_inputs"))
+    assert new_key != key and changed is not first and fits == [2357, 2357]
+    assert clv.fingerprint(rel, dataclasses.replace(ClvConfig(), horizon_months=24)) != new_key
+    assert within(first.bgnbd_fit.params.r, 0.243) and within(first.gg_fit.params.p, 6.25, 0.02)
+
+
+def test_parameter_history_appends_a_fit_once(inputs_table, cdnow_summary):
+    from pipelines.models import clv
+
+    run = compute(clv_inputs(cdnow_summary), ClvConfig())
+    rows = clv.parameter_rows(run, "fp1", None)
+    assert rows.height == 7 and set(rows["input_fingerprint"]) == {"fp1"}
+    assert rows["fitted_at"].null_count() == 0 and rows["message"].null_count() == 7
+    history = clv.as_relation(inputs_table, "parameters", rows)
+    history.create("history")
+    assert clv.parameter_rows(run, "fp1", inputs_table.table("history")).height == 0
+    assert clv.parameter_rows(run, "fp2", inputs_table.table("history")).height == 7
+    # the history of the Dagster asset before design note 34 comes first on an upgrade
+    inputs_table.execute("create schema models")
+    inputs_table.execute("create table models.clv_model_parameters as select * from history")
+    new = clv.as_relation(inputs_table, "parameters", clv.parameter_rows(run, "fp2", None))
+    merged = clv.with_legacy_history(inputs_table, new).fetchall()
+    assert [r[11] for r in merged] == ["fp1"] * 7 + ["fp2"] * 7
+
+
+def test_check_rows_are_the_verdicts_and_keep_their_types_when_unfitted(inputs_table, cdnow_summary):
+    from pipelines.models import clv
+
+    good = clv.check_rows(compute(clv_inputs(cdnow_summary), ClvConfig()))
+    assert good["check_name"].to_list() == list(CHECK_NAMES) and good["passed"].all()
+    few = compute(clv_inputs(cdnow_summary.head(50)), ClvConfig())
+    bad = clv.check_rows(few)
+    assert not bad.filter(pl.col("check_name") == "clv_enough_repeat_buyers")["passed"][0]
+    assert "too few buyers" in bad["description"][0]
+    # an unfitted run: every CLV column null, but typed (a dbt model's columns must not
+    # depend on whether the data could be fitted)
+    rel = clv.as_relation(inputs_table, "predictions", few.predictions)
+    types = dict(zip(rel.columns, map(str, rel.types), strict=True))
+    assert types["p_alive"] == "DOUBLE" and types["holdout_actual_purchases"] == "BIGINT"
+    assert rel.aggregate("count(*), count(p_alive)").fetchall() == [(50, 0)]
+    empty = clv.as_relation(inputs_table, "backtest", few.backtest)
+    assert empty.aggregate("count(*)").fetchall() == [(0,)] and "DATE" in map(str, empty.types)
