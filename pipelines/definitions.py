@@ -10,6 +10,7 @@ from pipelines.ingest.crm import ingest_crm
 from pipelines.ingest.newsletter import ingest_newsletter
 from pipelines.ingest.shop import ingest_shop
 from pipelines.locking import build_lock
+from pipelines.models.clv import clv_models
 from pipelines.publish import publish
 from pipelines.resources import KundenOrbitResource, build_duckdb_resource
 from pipelines.sensors import build_schedule_and_sensor
@@ -117,6 +118,7 @@ defs = dg.Definitions(
         ingest_crm,
         ingest_newsletter,
         kundenorbit_dbt_models,
+        clv_models,
         published_warehouse,
         dbt_docs_site,
         audience_exports,

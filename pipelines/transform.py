@@ -32,7 +32,7 @@ from pipelines.resources import KundenOrbitResource
 
 SEEDS_AFTER = raw_key("shop__orders")
 # dbt step folders (target/<op>-<run>-<id>/: compiled SQL, run_results.json, dbt.log) kept
-# from earlier runs, besides every folder of the current run: the last four runs.
+# from earlier runs, besides every folder of the current run: two runs of two steps.
 KEEP_TARGET_DIRS = 4
 STEP_FOLDER = re.compile(r"(?P<op>\w+)-(?P<run>[0-9a-f]{7})-[0-9a-f]{7}")
 # Models that read the environment or the clock, not only their inputs: always built.
@@ -41,13 +41,14 @@ READS_ENVIRONMENT = frozenset({"int_analysis_date"})
 
 
 class KundenOrbitDbtTranslator(DagsterDbtTranslator):
-    """dbt sources are the ingest assets (`raw/<source>__<entity>`); models, the CLV
-    Python models among them (design note 34), are grouped by layer (staging,
-    intermediate, marts)."""
+    """dbt sources are the ingest assets (`raw/<source>__<entity>`) or the Python model
+    assets (`models/<table>`); models are grouped by layer (staging, intermediate, marts)."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey(["raw", dbt_resource_props["identifier"]])
+            # source `models` = tables written by Python model assets (pipelines/models/)
+            prefix = "models" if dbt_resource_props["source_name"] == "models" else "raw"
+            return dg.AssetKey([prefix, dbt_resource_props["identifier"]])
         return super().get_asset_key(dbt_resource_props)
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str,
@@ -145,7 +146,7 @@ def unchanged_nodes(asset_keys, check_keys,
     def is_unchanged(key: dg.AssetKey) -> bool:
         if key not in memo:
             spec = specs.get(key)
-            if spec is None:  # an ingest asset (raw table)
+            if spec is None:  # an ingest asset (raw table) or a Python model's output
                 memo[key] = key.path[0] == "raw" and key.path[-1] not in changed_tables
             elif spec.metadata.get("dagster-dbt/materialization_type") == "seed":
                 memo[key] = True

@@ -73,7 +73,7 @@ def run_pipeline(ws: Workspace, monkeypatch: pytest.MonkeyPatch, with_docs: bool
     monkeypatch.setenv("KUNDENORBIT_HOME", str(ws.home))
     settings = ws.settings
     settings.build_db.parent.mkdir(parents=True, exist_ok=True)
-    assets = [d.ingest_shop, d.ingest_crm, d.ingest_newsletter, d.kundenorbit_dbt_models,
+    assets = [d.ingest_shop, d.ingest_crm, d.ingest_newsletter, d.kundenorbit_dbt_models, d.clv_models,
               d.published_warehouse, d.audience_exports,
               d.audience_consent_checks] + ([d.dbt_docs_site] if with_docs else [])
     return dg.materialize(

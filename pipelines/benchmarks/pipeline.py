@@ -449,9 +449,10 @@ def report(results: list[dict]) -> list[str]:
 def plot_svg(results: list[dict], path: Path) -> None:
     """Time per stage of each full refresh as horizontal stacked bars (plain SVG)."""
     stages = [("ingest", lambda k: k.startswith("ingest")),
-              ("dbt (with the CLV fit)", lambda k: k.startswith("kundenorbit_dbt")),
+              ("dbt", lambda k: k.startswith("kundenorbit_dbt")),
+              ("CLV models", lambda k: k == "clv_models"),
               ("publish + exports + docs", lambda k: True)]
-    colours = ["#4e79a7", "#f28e2b", "#bab0ac"]
+    colours = ["#4e79a7", "#f28e2b", "#59a14f", "#bab0ac"]
     rows = []
     for r in results:
         for run, label in (("full", r["size"]), ("incremental", f"{r['size']} +1 day")):

@@ -1,19 +1,16 @@
-"""Predictive customer-lifetime value: BG/NBD + Gamma-Gamma, fitted inside the dbt build.
+"""Predictive customer-lifetime value: BG/NBD + Gamma-Gamma between the dbt models.
 
-Reads `intermediate.int_clv_inputs` (one row per buyer as of the analysis date) and fits
-both models by maximum likelihood (`bgnbd.py`, `gamma_gamma.py`). dbt runs the fit as four
-Python models in the intermediate layer (`dbt_project/models/intermediate/int_clv_*.py`,
-design note 34), which share one fit:
+Reads `intermediate.int_clv_inputs` (one row per buyer as of the analysis date), fits both
+models by maximum likelihood (`bgnbd.py`, `gamma_gamma.py`), and writes three tables into
+the working database, schema `models`, which dbt reads as sources:
 
-- `int_clv_predictions`       per buyer: p_alive, expected purchases per horizon, expected
-                              spend per purchase, discounted predicted CLV, back-test
-                              columns, and `clv_null_reason` when no prediction could be made;
-- `int_clv_parameter_history` one row per fitted parameter per fit (incremental and never
-                              rebuilt, so the history survives a full refresh; a re-run on
-                              unchanged inputs adds nothing);
-- `int_clv_backtest`          predicted vs actual repeat purchases after the analysis date,
-                              when the data runs past it, next to a naive baseline;
-- `int_clv_checks`            the verdicts of `checks()`, which five dbt tests read.
+- `clv_predictions`      per buyer: p_alive, expected purchases per horizon, expected
+                         spend per purchase, discounted predicted CLV, back-test columns,
+                         and `clv_null_reason` when no prediction could be made;
+- `clv_model_parameters` one row per fitted parameter per run (kept across runs; a re-run
+                         on unchanged inputs adds nothing);
+- `clv_backtest`         predicted vs actual repeat purchases after the analysis date, when
+                         the data runs past it, next to a naive baseline.
 
 Predicted CLV (revenue, EUR, incl. VAT as paid by the customer)::
 
@@ -29,22 +26,23 @@ Settings: `clv_*` vars in `dbt_project/dbt_project.yml` (the one place for busin
 
 
 import hashlib
-import json
 import math
-import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import numpy as np
 import pandas as pd
 import polars as pl
 import yaml
 
+from pipelines.locking import build_lock
 from pipelines.models import bgnbd, gamma_gamma
-from pipelines.settings import REPO_ROOT
+from pipelines.resources import KundenOrbitResource
+from pipelines.settings import duckdb_config
 
 DAYS_PER_MONTH = 365.25 / 12
 TIME_UNIT_DAYS = {"day": 1.0, "week": 7.0}
@@ -422,118 +420,155 @@ def checks(run: ClvRun) -> list[CheckOutcome]:
     return out
 
 
-# ----------------------------------------------------------------------------- dbt Python models
-#
-# dbt runs the fit as Python models inside the one `dbt build` (design note 34):
-# dbt_project/models/intermediate/int_clv_{predictions,backtest,parameter_history,checks}.py.
-# Each is a few lines calling `dbt_run` and one of the frames below; the first of them to
-# run fits, the others take the same run from a cache in the dbt process, keyed by the
-# fingerprint of the inputs and the settings (int_clv_backtest, _parameter_history and
-# _checks ref int_clv_predictions, so dbt runs them after it).
+# ----------------------------------------------------------------------------- warehouse I/O
 
 INPUT_COLUMNS = ("customer_id", "as_of_date", "frequency", "recency_days", "t_days",
                  "mean_repeat_spend_eur", "holdout_days", "holdout_repeat_purchases")
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
-
-_runs: dict[str, ClvRun] = {}
-_runs_lock = threading.Lock()
 
 
-def read_inputs(inputs: duckdb.DuckDBPyRelation) -> pl.DataFrame:
-    """int_clv_inputs (a relation) as a polars frame, in customer order."""
+def read_inputs(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     # numpy, not Arrow: the project does not depend on pyarrow
-    cols = inputs.select(", ".join(INPUT_COLUMNS)).order("customer_id").fetchnumpy()
+    cols = con.execute(f"select {', '.join(INPUT_COLUMNS)} from intermediate.int_clv_inputs "
+                       "order by customer_id").fetchnumpy()
     return pl.DataFrame({c: np.asarray(v) for c, v in cols.items()}).with_columns(
         pl.col("as_of_date").cast(pl.Date))
 
 
-def fingerprint(inputs: duckdb.DuckDBPyRelation, config: ClvConfig) -> str:
-    """Of the inputs and the settings: the same rows (in any order) and the same settings
-    give the same fingerprint. Summed in DuckDB (~20 ms on 1 M buyers): every Python model
-    computes it, only the first reads the rows into Python."""
-    n, total = inputs.aggregate(
-        f"count(*), coalesce(sum(hash({', '.join(INPUT_COLUMNS)})::hugeint), 0)::varchar"
-    ).fetchall()[0]
-    return hashlib.sha256(f"{config!r}|{n}|{total}".encode()).hexdigest()[:16]
-
-
-def dbt_run(inputs: duckdb.DuckDBPyRelation) -> tuple[ClvRun, str]:
-    """The run for these inputs: fitted once per dbt process and input (the models that
-    share it wait for the first), with the `clv_*` vars of dbt_project.yml."""
-    config = ClvConfig.from_dbt_project(DBT_PROJECT_DIR)
-    key = fingerprint(inputs, config)
-    with _runs_lock:
-        run = _runs.get(key)
-        if run is None:
-            run = compute(read_inputs(inputs), config)
-            _runs.clear()  # one input per build; do not keep 1 M rows per earlier one
-            _runs[key] = run
-    return run, key
-
-
-def parameter_rows(run: ClvRun, key: str, history: duckdb.DuckDBPyRelation | None) -> pl.DataFrame:
-    """The rows to append to int_clv_parameter_history: this run's parameters, unless
-    these exact inputs and settings (`key`) were fitted before."""
-    params = run.parameters.with_columns(
-        pl.lit(key).alias("input_fingerprint"),
-        pl.lit(run.null_reason, dtype=pl.String).alias("message"),
-        pl.lit(datetime.now(UTC).replace(tzinfo=None), dtype=pl.Datetime("us")).alias("fitted_at"),
-    )
-    if history is not None and history.filter(
-            f"input_fingerprint = '{key}'").aggregate("count(*)").fetchall()[0][0]:
-        return params.head(0)
-    return params
-
-
-def with_legacy_history(con: duckdb.DuckDBPyConnection,
-                        rows: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
-    """For the first build of int_clv_parameter_history: the history that the Dagster asset
-    before design note 34 kept in `models.clv_model_parameters` (same columns) comes first,
-    so an upgrade keeps it."""
-    found = con.execute("select count(*) from information_schema.tables where table_schema = "
-                        "'models' and table_name = 'clv_model_parameters'").fetchall()[0][0]
-    if not found:
-        return rows
-    names = ", ".join(f'"{c}"' for c in rows.columns)
-    return con.sql(f"select {names} from models.clv_model_parameters union all "
-                   f"select {names} from {rows.alias}")
-
-
-def check_rows(run: ClvRun) -> pl.DataFrame:
-    """One row per check of CHECK_NAMES (dbt tests `clv_*` read it, severity warn)."""
-    outcomes = checks(run)
-    return pl.DataFrame({
-        "check_name": [o.name for o in outcomes],
-        "passed": [o.passed for o in outcomes],
-        "description": [o.description for o in outcomes],
-        "details": [json.dumps({k: v for k, v in o.metadata.items() if v is not None}, default=str)
-                    for o in outcomes],
-        "as_of_date": [run.as_of_date] * len(outcomes),
-        "spend_frequency_correlation": [run.spend_frequency_correlation] * len(outcomes),
-    }, schema={"check_name": pl.String, "passed": pl.Boolean, "description": pl.String,
-               "details": pl.String, "as_of_date": pl.Date,
-               "spend_frequency_correlation": pl.Float64})
-
-
 _DUCKDB_TYPES = {pl.String: "varchar", pl.Float64: "double", pl.Int64: "bigint", pl.Date: "date",
-                 pl.Boolean: "boolean", pl.Datetime("us"): "timestamp"}
+                 pl.Boolean: "boolean"}
 
 
-def as_relation(con: duckdb.DuckDBPyConnection, name: str,
-                df: pl.DataFrame) -> duckdb.DuckDBPyRelation:
-    """The frame as a DuckDB relation with its declared column types (kept when it is
-    empty), for a dbt Python model to return. Goes through a temporary table filled via
-    pandas/numpy: DuckDB scans pandas without pyarrow, which polars would need."""
-    table = f"_clv_{name}"
+def _replace_table(con: duckdb.DuckDBPyConnection, name: str, df: pl.DataFrame) -> None:
+    """`create or replace` with the frame's declared column types (kept even when it is
+    empty), filled via pandas/numpy: DuckDB scans pandas without pyarrow."""
     columns = ", ".join(f'"{c}" {_DUCKDB_TYPES[t]}' for c, t in df.schema.items())
-    con.execute(f"create or replace temp table {table} ({columns})")
-    if df.height:
-        frame = pd.DataFrame({c: df[c].to_list() if df.schema[c] == pl.Date else df[c].to_numpy()
-                              for c in df.columns})
-        casts = ", ".join(f'cast("{c}" as {_DUCKDB_TYPES[t]})' for c, t in df.schema.items())
-        con.register("_clv_frame", frame)
-        try:
-            con.execute(f"insert into {table} select {casts} from _clv_frame")
-        finally:
-            con.unregister("_clv_frame")
-    return con.table(table)
+    con.execute(f"create or replace table {name} ({columns})")
+    _insert(con, name, df)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, name: str, df: pl.DataFrame) -> None:
+    if df.height == 0:
+        return
+    frame = pd.DataFrame({c: df[c].to_list() if df.schema[c] == pl.Date else df[c].to_numpy()
+                          for c in df.columns})
+    casts = ", ".join(f'cast("{c}" as {_DUCKDB_TYPES[t]})' for c, t in df.schema.items())
+    con.register("_clv_frame", frame)
+    try:
+        con.execute(f"insert into {name} select {casts} from _clv_frame")
+    finally:
+        con.unregister("_clv_frame")
+
+
+def _fingerprint(inputs: pl.DataFrame, config: ClvConfig) -> str:
+    h = hashlib.sha256(repr(config).encode())
+    if inputs.height:
+        h.update(inputs.hash_rows(seed=0).sort().to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def write(con: duckdb.DuckDBPyConnection, run: ClvRun, fingerprint: str) -> None:
+    """Replace predictions and back-test; append the parameters unless this exact input
+    (fingerprint of inputs + config) was fitted before."""
+    con.execute(f"create schema if not exists {SCHEMA}")
+    _replace_table(con, f"{SCHEMA}.clv_predictions", run.predictions)
+    _replace_table(con, f"{SCHEMA}.clv_backtest", run.backtest)
+    params = run.parameters.with_columns(
+        pl.lit(fingerprint).alias("input_fingerprint"),
+        pl.lit(run.null_reason, dtype=pl.String).alias("message"),
+    )
+    expected = [(c, _DUCKDB_TYPES[t].upper()) for c, t in params.schema.items()]
+    expected.append(("fitted_at", "TIMESTAMP"))
+    layout = con.execute("select column_name, upper(data_type) from information_schema.columns "
+                         "where table_schema = ? and table_name = 'clv_model_parameters' "
+                         "order by ordinal_position", [SCHEMA]).fetchall()
+    if layout != expected:  # new, or written by an older version: start the history afresh
+        _replace_table(con, f"{SCHEMA}.clv_model_parameters", params.head(0))
+        con.execute(f"alter table {SCHEMA}.clv_model_parameters add column fitted_at timestamp")
+    seen = con.execute(f"select count(*) from {SCHEMA}.clv_model_parameters where input_fingerprint = ?",
+                       [fingerprint]).fetchone()[0]
+    if not seen:
+        staging = f"{SCHEMA}.clv_model_parameters_new"
+        _replace_table(con, staging, params)
+        con.execute(f"insert into {SCHEMA}.clv_model_parameters "
+                    f"select *, current_timestamp::timestamp from {staging}")
+        con.execute(f"drop table {staging}")
+
+
+def run_clv(build_db: Path, config: ClvConfig) -> ClvRun:
+    """Read the inputs from the working database, fit, score, write back."""
+    with duckdb.connect(str(build_db), config=duckdb_config()) as con:
+        inputs = read_inputs(con)
+        run = compute(inputs, config)
+        t = time.perf_counter()
+        write(con, run, _fingerprint(inputs, config))
+        run.seconds["write"] = time.perf_counter() - t
+    return run
+
+
+# ----------------------------------------------------------------------------- Dagster asset
+
+def _asset() -> dg.AssetsDefinition:
+    keys = {t: dg.AssetKey([SCHEMA, t]) for t in ("clv_predictions", "clv_model_parameters", "clv_backtest")}
+    descriptions = {
+        "clv_predictions": "Per buyer: P(alive), expected purchases per horizon, expected spend per "
+                           "purchase, discounted predicted CLV (BG/NBD + Gamma-Gamma); null with a "
+                           "reason when the models cannot be fitted.",
+        "clv_model_parameters": "Fitted BG/NBD (r, α, a, b) and Gamma-Gamma (p, q, γ) parameters, one "
+                                "row per parameter per run, with log-likelihood and convergence.",
+        "clv_backtest": "Predicted vs actual repeat purchases after the analysis date, against a "
+                        "naive baseline (when the data runs past the analysis date).",
+    }
+    specs = [dg.AssetSpec(key=k, group_name="models", kinds={"python", "duckdb"},
+                          description=descriptions[t],
+                          deps=[dg.AssetKey(["intermediate", "int_clv_inputs"])])
+             for t, k in keys.items()]
+    check_specs = [
+        dg.AssetCheckSpec(name=name, asset=keys["clv_backtest" if "backtest" in name else "clv_predictions"],
+                          description=doc)
+        for name, doc in zip(CHECK_NAMES, (
+            "Enough buyers and repeat buyers to fit (clv_min_customers, clv_min_repeat_buyers).",
+            "Both maximum-likelihood fits converged.",
+            "No parameter at its search bound; Gamma-Gamma q > 1 (finite mean spend).",
+            "No NaN, infinite or negative prediction; P(alive) within [0, 1].",
+            "Back-test: aggregate error within clv_backtest_max_error_share and per-buyer error "
+            "not worse than the naive baseline.",
+        ), strict=True)
+    ]
+
+    @dg.multi_asset(name="clv_models", specs=specs, check_specs=check_specs)
+    def clv_models(context: dg.AssetExecutionContext, kundenorbit: KundenOrbitResource):
+        """BG/NBD + Gamma-Gamma fitted on int_clv_inputs; results back into the warehouse."""
+        settings = kundenorbit.settings()
+        config = ClvConfig.from_dbt_project(settings.dbt_project_dir)
+        with build_lock(settings.build_db, on_wait=context.log.warning):
+            run = run_clv(settings.build_db, config)
+        if run.null_reason:
+            context.log.error(f"Predictive CLV not computed: {run.null_reason}. "
+                              "CLV columns are null; the rest of the pipeline continues.")
+        if run.spend_frequency_correlation is not None and abs(run.spend_frequency_correlation) > 0.3:
+            context.log.warning(
+                f"Spend and frequency correlate ({run.spend_frequency_correlation:.2f}); Gamma-Gamma "
+                "assumes they are independent — treat expected spend with care.")
+        meta = {"as_of_date": str(run.as_of_date), "buyers": run.n_customers,
+                "repeat_buyers": run.n_repeat_buyers,
+                "seconds": dg.MetadataValue.json({k: round(v, 3) for k, v in run.seconds.items()})}
+        yield dg.MaterializeResult(asset_key=keys["clv_predictions"], metadata={
+            **meta, "null_reason": run.null_reason or "",
+            "spend_frequency_correlation": run.spend_frequency_correlation or 0.0})
+        yield dg.MaterializeResult(asset_key=keys["clv_model_parameters"], metadata={
+            **meta, "parameters": dg.MetadataValue.json(
+                {f"{r['model']}.{r['parameter']}": r["value"]
+                 for r in run.parameters.iter_rows(named=True)})})
+        yield dg.MaterializeResult(asset_key=keys["clv_backtest"], metadata={
+            **meta, "groups": run.backtest.height})
+        for outcome in checks(run):
+            yield dg.AssetCheckResult(
+                asset_key=keys["clv_backtest" if "backtest" in outcome.name else "clv_predictions"],
+                check_name=outcome.name, passed=outcome.passed, description=outcome.description,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={k: v for k, v in outcome.metadata.items() if v is not None})
+
+    return clv_models
+
+
+clv_models = _asset()

@@ -82,9 +82,9 @@ def test_step_times_come_from_dagsters_log(tmp_path: Path):
     log.write_text(
         '... - ingest_shop - STEP_SUCCESS - Finished execution of step "ingest_shop" in 1m26s.\n'
         '... - x - STEP_SUCCESS - Finished execution of step "kundenorbit_dbt_models_2" in 4m9s.\n'
-        '... - y - STEP_SUCCESS - Finished execution of step "exports__audiences" in 773ms.\n')
+        '... - y - STEP_SUCCESS - Finished execution of step "clv_models" in 773ms.\n')
     assert bench._step_times(log) == {"ingest_shop": 86.0, "kundenorbit_dbt_models_2": 249.0,
-                                      "exports__audiences": 0.77}
+                                      "clv_models": 0.77}
 
 
 def test_dbt_model_and_test_times_come_from_run_results(tmp_path: Path, monkeypatch):

@@ -2,4 +2,4 @@
 -- (analysis date → last order date in the data) against what happened, for all buyers and
 -- by number of repeat purchase days before the analysis date; next to the naive baseline
 -- "everyone keeps buying at their own repeat rate so far". Empty when there is no hold-out.
-select * from {{ ref('int_clv_backtest') }}
+select * from {{ source('models', 'clv_backtest') }}

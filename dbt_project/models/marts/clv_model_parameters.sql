@@ -17,4 +17,4 @@ select
     message,
     fitted_at,
     fitted_at = max(fitted_at) over () as is_latest
-from {{ ref('int_clv_parameter_history') }}
+from {{ source('models', 'clv_model_parameters') }}

@@ -1,5 +1,5 @@
 -- Customer lifetime value: what each buyer has been worth to date (historical) and is
--- expected to be worth (predictive: int_clv_predictions, pipelines/models/clv.py).
+-- expected to be worth (predictive, from pipelines/models/clv.py).
 -- Contribution margin = net revenue ex VAT − cost of goods (seeds/cost_rates.csv)
 --   − fulfilment cost per shipped order − payment fees (dbt_project.yml vars).
 -- Predicted margin CLV = predicted CLV (revenue) × the customer's historical contribution
@@ -15,7 +15,7 @@ customer_orders as (
 
 predictions as (
 
-    select * from {{ ref('int_clv_predictions') }}
+    select * from {{ source('models', 'clv_predictions') }}
 
 ),
 
