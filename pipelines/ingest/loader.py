@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import shutil
 import tempfile
 import time
@@ -318,6 +319,17 @@ def _forget_removed_files(
     return removed
 
 
+
+def _stat(path: Path) -> tuple[os.stat_result, bool]:
+    """The file's stat, taken before it is read, and whether its modification time can
+    be trusted to tell a rewrite: one less than RACY_NS before the stat is not (as git
+    does for its index; file systems tick in milliseconds, so a rewrite within the same
+    tick could keep it)."""
+    stat_at = time.time_ns()
+    st = path.stat()
+    return st, st.st_mtime_ns < stat_at - RACY_NS
+
+
 def _load_zip(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -330,10 +342,8 @@ def _load_zip(
     # opened again (no CRC check, no extraction, no hashing of its members): the rule of
     # `_load_one` for plain files, applied to the archive. ~0.7 s a run for the 86 MB of
     # members in L's audience export (design note 33).
-    stat_at = time.time_ns()
-    st = path.stat()
-    archive_stat = (f"{st.st_size}:{st.st_mtime_ns}"
-                    if st.st_mtime_ns < stat_at - RACY_NS else None)
+    st, settled = _stat(path)
+    archive_stat = f"{st.st_size}:{st.st_mtime_ns}" if settled else None
     if archive_stat is not None:
         known = con.execute(
             """select source_file, entity, status, archive_stat from raw.load_ledger
@@ -417,13 +427,11 @@ def _load_one(
     # a file of the raw folder with the size and modification time (ns) the ledger holds
     # is not read again: every rewrite, copy or `touch` changes the time. The stat is
     # taken before the file is read, so a change while it is read shows on the next run.
-    # A time less than RACY_NS before the stat is not kept (as git does for its index):
-    # file systems tick in milliseconds, so a rewrite within the same tick could keep
-    # it. ZIP members are temporary copies: they are always hashed (`_load_zip` skips
-    # an archive whose own size and time are unchanged).
-    stat_at = time.time_ns()
-    st = path.stat()
-    trusted = "!" not in rel and st.st_mtime_ns < stat_at - RACY_NS
+    # A time too recent to trust (`_stat`) is not kept. ZIP members are temporary
+    # copies: they are always hashed (`_load_zip` skips an archive whose own size and
+    # time are unchanged).
+    st, settled = _stat(path)
+    trusted = "!" not in rel and settled
     stat = {"size": st.st_size, "mtime_ns": st.st_mtime_ns if trusted else None}
     prev = con.execute(
         """select sha256, status, entity, size_bytes, mtime_ns from raw.load_ledger
@@ -577,7 +585,6 @@ def _identify_utf8(
 
 def _utf16_like(head: bytes) -> bool:
     return head[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(head) > 3 and head[1] == 0)
-
 
 
 def _load_csv(
