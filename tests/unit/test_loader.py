@@ -183,6 +183,43 @@ def test_german_excel_dialect(con, tmp_path: Path):
     assert led == ("cp1252", ";", "de")
 
 
+# the number rule of _typed, value by value: plain values take the one-regex path, the
+# others the full rule (currency signs, spaces, thousands separators, exponents); a value
+# in the other format is rejected, never read with the separators swapped
+EN_NUMBERS = [("24.90", "24.90"), ("5", "5.00"), ("12", "12.00"), ("1,234.50", "1234.50"),
+              ("1,234,567.10", "1234567.10"), ("€ 7.50", "7.50"), ("7.50 EUR", "7.50"),
+              ("1.5e2", "150.00"), ("+12", None), (".5", None), ("24,90", None),
+              ("1.234,56", None), ("12.", None), ("1,23", None), ("abc", None)]
+DE_NUMBERS = [("24,90", "24.90"), ("5", "5.00"), ("12", "12.00"), ("1.234,56", "1234.56"),
+              ("12.500,00", "12500.00"), ("7,50 €", "7.50"), ("+12", None), (",5", None),
+              ("24.90", None), ("1,234.50", None), ("12,", None), ("1.23", None)]
+
+
+@pytest.mark.parametrize(("fmt", "cases"), [("en", EN_NUMBERS), ("de", DE_NUMBERS)])
+def test_numbers_are_read_in_the_files_format_only(con, tmp_path: Path, fmt, cases):
+    sep, ok = (",", "1,234.50") if fmt == "en" else (";", "1.234,56")
+    path = tmp_path / "crm" / "deals.csv"
+    path.parent.mkdir(parents=True)
+    # a majority of unambiguous values decides the file's format (_number_format)
+    lines = [f"{i}{sep}Deal {i}{sep}{ok}{sep}2024-12-31{sep}Closed Won"
+             for i in range(100, 130)]
+    lines += [f"{i}{sep}Deal {i}{sep}\"{value}\"{sep}2024-12-31{sep}Closed Won"
+              for i, (value, _) in enumerate(cases)]
+    path.write_text(sep.join(["Record ID", "Deal Name", "Amount", "Close Date", "Deal Stage"])
+                    + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    load_source(con, tmp_path, "crm", T0)
+    assert con.execute("select number_format from raw.load_ledger").fetchone()[0] == fmt
+    loaded = dict(con.execute("select cast(record_id as integer), amount from raw.crm__deals "
+                              "where cast(record_id as integer) < 100").fetchall())
+    rejected = {line - 32 for (line,) in con.execute(
+        "select source_line from raw.rejected_rows where column_name = 'Amount'").fetchall()}
+    for i, (value, expected) in enumerate(cases):
+        if expected is None:
+            assert i not in loaded and i in rejected, value
+        else:
+            assert loaded.get(i) == Decimal(expected), value
+
+
 def test_utf16_excel_unicode_text_loads(con, tmp_path: Path):
     path = tmp_path / "crm" / "feedback.txt"
     path.parent.mkdir(parents=True)
