@@ -319,7 +319,6 @@ def _forget_removed_files(
     return removed
 
 
-
 def _stat(path: Path) -> tuple[os.stat_result, bool]:
     """The file's stat, taken before it is read, and whether its modification time can
     be trusted to tell a rewrite: one less than RACY_NS before the stat is not (as git
@@ -836,19 +835,19 @@ def _typed(raw: str, f: Field, number_format: str, day_first: bool,
         # the value must have the file's number format exactly; "24,90" in a file of
         # "1,234.50" numbers is rejected, never read as 2490
         cleaned = f"regexp_replace({raw}, '[€$£\\s\\x{{00a0}}]|EUR', '', 'g')"
+        # most values are plain digits with at most the decimal separator: one regex on
+        # the value as it stands reads them (`plain`, the same number the full rule
+        # gives), and only the others are cleaned and matched (three regex calls per
+        # value cost most of a 10 M-line shop export's load; design note 35)
         if number_format == "de":
             pattern = r"-?[0-9]{1,3}(\.[0-9]{3})*(,[0-9]+)?|-?[0-9]+(,[0-9]+)?"
             as_number = f"replace(replace({cleaned}, '.', ''), ',', '.')"
+            plain, plain_number = r"-?[0-9]+(,[0-9]+)?", f"replace({raw}, ',', '.')"
         else:
             pattern = r"-?[0-9]{1,3}(,[0-9]{3})*(\.[0-9]+)?|-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?"
             as_number = f"replace({cleaned}, ',', '')"
+            plain, plain_number = r"-?[0-9]+(\.[0-9]+)?", raw
         valid = f"regexp_full_match({cleaned}, {_q(pattern)})"
-        # most values are plain digits with at most the decimal separator: one regex on
-        # the value as it stands reads them (the same number the full rule gives), and
-        # only the others are cleaned and matched (three regex calls per value cost most
-        # of a 10 M-line shop export's load; design note 35)
-        plain, plain_number = ((r"-?[0-9]+(,[0-9]+)?", f"replace({raw}, ',', '.')")
-                               if number_format == "de" else (r"-?[0-9]+(\.[0-9]+)?", raw))
         is_plain = f"regexp_full_match({raw}, {_q(plain)})"
         scale = "decimal(18, 2)" if f.type == "decimal" else "decimal(38, 6)"
         num = (f"(case when {is_plain} then try_cast({plain_number} as {scale}) "

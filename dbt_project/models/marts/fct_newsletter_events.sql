@@ -8,10 +8,8 @@
 
 with
 
--- read twice (the addresses, the events). In a full build not materialised, each read
--- takes only its columns (materialised, DuckDB first copied all 6.4 M events); an
--- incremental run's few new events are found once and kept (design note 35)
-activity as {% if is_incremental() %}materialized{% else %}not materialized{% endif %} (
+-- read twice (the addresses, the events): batch_cte
+activity as {{ batch_cte() }} (
 
     select * from {{ ref('stg_newsletter__activity') }}
     {{ incremental_batch(this_loaded_at='loaded_at', date='cast(event_at as date)',
