@@ -17,6 +17,8 @@
 -- day and every snapshot after it are rebuilt) or a newsletter audience export (its
 -- unsubscribe times reach back: everything is rebuilt). Snapshot dates that are new
 -- (the moved analysis date) are built; those no longer wanted are dropped (post-hook).
+-- An incremental build reads the order days only of the buyers with an order after the
+-- last snapshot it keeps; everyone else is carried from that snapshot (design note 36).
 {{ config(
     materialized='incremental', incremental_strategy='delete+insert',
     unique_key='snapshot_date',
@@ -61,14 +63,43 @@ snapshots as (
 
 ),
 
-computed as (
+{% if is_incremental() %}
+kept as (
 
-    -- and the one before each, for the stage a customer had there (previous_stage)
-    select snapshot_date from snapshots
-    union
-    select previous_snapshot_date from snapshots where previous_snapshot_date is not null
+    -- the latest snapshot kept from the last build before every date this build writes
+    -- (design note 36): no change since the last build reaches it (else it would be
+    -- written now), so a buyer without an order day after it is, at every date written,
+    -- as there. Only the others' order days are read.
+    select max(snapshot_date) as snapshot_date
+    from {{ this }}
+    where snapshot_date < (select min(snapshot_date) from snapshots)
+        and snapshot_date in (select snapshot_date from snapshot_dates)
 
 ),
+
+recent_buyers as (
+
+    -- everyone when nothing is kept
+    select distinct customer_id
+    from orders
+    where order_date > coalesce((select snapshot_date from kept), date '0001-01-01')
+
+),
+
+computed as (
+
+    -- the stage at each one's predecessor is written now or kept (earlier_stages)
+    select snapshot_date from snapshots
+
+),
+{% else %}
+computed as (
+
+    -- every date: a full build writes them all
+    select snapshot_date from snapshots
+
+),
+{% endif %}
 
 members as (
 
@@ -90,7 +121,12 @@ order_dates as (
         min(order_date) over (partition by customer_id) as first_order_date,
         lag(order_date) over by_customer as previous_order_date,
         coalesce(lead(order_date) over by_customer, date '9999-12-31') as next_order_date
-    from (select distinct customer_id, order_date from orders)
+    from (
+        select distinct customer_id, order_date from orders
+        {% if is_incremental() %}
+        where customer_id in (select customer_id from recent_buyers)
+        {% endif %}
+    )
     window by_customer as (partition by customer_id order by order_date)
 
 ),
@@ -110,6 +146,24 @@ history as (
     inner join computed as snapshots
         on snapshots.snapshot_date >= order_dates.order_date
         and snapshots.snapshot_date < order_dates.next_order_date
+    {% if is_incremental() %}
+    union all
+    -- everyone else: what they were at the kept snapshot, unchanged since
+    select
+        kept_rows.customer_id,
+        computed.snapshot_date,
+        kept_rows.orders_to_date,
+        kept_rows.first_order_date,
+        kept_rows.last_order_date,
+        kept_rows.last_gap_days
+    from {{ this }} as kept_rows
+    cross join computed
+    where kept_rows.snapshot_date = (select snapshot_date from kept)
+        and not exists (
+            select 1 from recent_buyers
+            where recent_buyers.customer_id = kept_rows.customer_id
+        )
+    {% endif %}
 
 ),
 
@@ -178,6 +232,34 @@ staged as (
 
 ),
 
+{% if is_incremental() %}
+earlier_stages as (
+
+    -- the stage at each written snapshot's predecessor: written now, or kept
+    select customer_id, snapshot_date, lifecycle_stage from staged
+    union all
+    select customer_id, snapshot_date, lifecycle_stage
+    from {{ this }}
+    where snapshot_date in (select previous_snapshot_date from snapshots)
+        and snapshot_date not in (select snapshot_date from snapshots)
+
+),
+
+sequenced as (
+
+    -- the row at the snapshot before (none: not a buyer yet), as the lag below gives it
+    select
+        staged.*,
+        earlier_stages.lifecycle_stage as previous_stage
+    from staged
+    inner join snapshots
+        on staged.snapshot_date = snapshots.snapshot_date
+    left join earlier_stages
+        on staged.customer_id = earlier_stages.customer_id
+        and snapshots.previous_snapshot_date = earlier_stages.snapshot_date
+
+)
+{% else %}
 sequenced as (
 
     -- a buyer has a row at every snapshot from the first order on, so the row before is
@@ -191,6 +273,7 @@ sequenced as (
     from staged
 
 )
+{% endif %}
 
 select
     customer_id || '|' || cast(snapshot_date as varchar) as customer_snapshot_id,
@@ -201,6 +284,7 @@ select
     orders_to_date,
     first_order_date,
     last_order_date,
+    last_gap_days,
     days_since_last_order,
     round(own_rhythm_days, 1) as own_rhythm_days,
     round(days_since_last_order / own_rhythm_days, 2) as overdue_ratio,
