@@ -860,9 +860,15 @@ def _typed(raw: str, f: Field, number_format: str, day_first: bool,
         # dates over (2025-02-30 → 2025-03-02); single formats refuse them.
         # the column's usual format (if known) first: one parse for most values
         formats = _timestamp_formats(day_first)
+        parts = []
         if usual in formats:
             formats = [usual] + [x for x in formats if x != usual]
-        parts = [_timestamp_in(raw, x) for x in formats]
+            if usual[1]:
+                # a zoned usual format read on the value as it stands first: the rewrite
+                # of a trailing Z / UTC to +0000 is a regex on every value, and only those
+                # values need it (strptime's %z reads neither). Same instant either way.
+                parts.append(f"timezone('UTC', try_strptime({raw}, {_q(usual[0])}))")
+        parts += [_timestamp_in(raw, x) for x in formats]
         return f"coalesce({', '.join(parts)})"
     if f.type == "boolean":
         return (

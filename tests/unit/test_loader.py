@@ -60,6 +60,24 @@ def test_good_file_loads_every_row_with_its_line(con, tmp_path: Path):
     assert rows[2][4] == 4
 
 
+def test_zoned_times_are_the_same_instant_in_every_spelling(con, tmp_path: Path):
+    """Most values carry an offset (the column's usual format, read first as it stands);
+    Z and UTC spellings and other formats still read as the same instant (UTC)."""
+    spelled = ["2026-01-05 10:00:00 +0100", "2026-01-05 09:00:00 UTC", "2026-01-05 09:00:00 Z",
+               "2026-01-05T09:00:00Z", "2026-01-05T11:00:00+0200", "2026-01-05 04:00:00 -0500",
+               "2026-01-05 09:00 +0000", "2026-01-05 09:00:00+0000"]
+    usual = [f"#{2000 + i},u{i}@web.de,paid,EUR,1,0,0,1,2026-01-0{1 + i % 4} 12:00:00 +0100,1,X,1,S,,0"
+             for i in range(20)]
+    rows = [f"#{1000 + i},t{i}@web.de,paid,EUR,1,0,0,1,{value},1,X,1,S,,0"
+            for i, value in enumerate(spelled)]
+    shop_file(tmp_path, "orders_export_1.csv", usual + rows)
+    load_source(con, tmp_path, "shop", T0)
+    assert con.execute("select count(*) from raw.rejected_rows").fetchone()[0] == 0
+    read = con.execute("select created_at from raw.shop__orders where order_name < '#2000' "
+                       "order by _source_line").fetchall()
+    assert read == [(dt.datetime(2026, 1, 5, 9, 0),)] * len(spelled)
+
+
 def test_bad_rows_are_rejected_with_line_column_and_reason(con, tmp_path: Path):
     shop_file(tmp_path, "orders_export_1.csv", [
         GOOD[0],
