@@ -794,11 +794,13 @@ def _timestamp_formats(day_first: bool) -> list[tuple[str, bool]]:
             + [(x, False) for x in NAIVE_FORMATS + (EU_SLASH if day_first else US_SLASH)])
 
 
-def _timestamp_in(raw: str, fmt: tuple[str, bool]) -> str:
+def _timestamp_in(raw: str, fmt: tuple[str, bool], as_written: bool = False) -> str:
+    """A value read in one format; a zoned one as a UTC time, a trailing Z / UTC first
+    rewritten to +0000 (strptime's %z reads neither) unless `as_written`."""
     x, zoned = fmt
     if zoned:
-        return (f"timezone('UTC', try_strptime(regexp_replace({raw}, '(Z| UTC)$', '+0000'), "
-                f"{_q(x)}))")
+        value = raw if as_written else f"regexp_replace({raw}, '(Z| UTC)$', '+0000')"
+        return f"timezone('UTC', try_strptime({value}, {_q(x)}))"
     return f"try_strptime({raw}, {_q(x)})"
 
 
@@ -867,7 +869,7 @@ def _typed(raw: str, f: Field, number_format: str, day_first: bool,
                 # a zoned usual format read on the value as it stands first: the rewrite
                 # of a trailing Z / UTC to +0000 is a regex on every value, and only those
                 # values need it (strptime's %z reads neither). Same instant either way.
-                parts.append(f"timezone('UTC', try_strptime({raw}, {_q(usual[0])}))")
+                parts.append(_timestamp_in(raw, usual, as_written=True))
         parts += [_timestamp_in(raw, x) for x in formats]
         return f"coalesce({', '.join(parts)})"
     if f.type == "boolean":

@@ -85,20 +85,6 @@ recent_buyers as (
     where order_date > coalesce((select snapshot_date from kept), date '0001-01-01')
 
 ),
-
-computed as (
-
-    -- the stage at each one's predecessor is written now or kept (earlier_stages)
-    select snapshot_date from snapshots
-
-),
-{% else %}
-computed as (
-
-    -- every date: a full build writes them all
-    select snapshot_date from snapshots
-
-),
 {% endif %}
 
 members as (
@@ -143,7 +129,7 @@ history as (
         order_dates.order_date as last_order_date,
         order_dates.order_date - order_dates.previous_order_date as last_gap_days
     from order_dates
-    inner join computed as snapshots
+    inner join snapshots
         on snapshots.snapshot_date >= order_dates.order_date
         and snapshots.snapshot_date < order_dates.next_order_date
     {% if is_incremental() %}
@@ -151,13 +137,13 @@ history as (
     -- everyone else: what they were at the kept snapshot, unchanged since
     select
         kept_rows.customer_id,
-        computed.snapshot_date,
+        snapshots.snapshot_date,
         kept_rows.orders_to_date,
         kept_rows.first_order_date,
         kept_rows.last_order_date,
         kept_rows.last_gap_days
     from {{ this }} as kept_rows
-    cross join computed
+    cross join snapshots
     where kept_rows.snapshot_date = (select snapshot_date from kept)
         and not exists (
             select 1 from recent_buyers
